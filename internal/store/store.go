@@ -115,18 +115,18 @@ func (e *constraintError) Unwrap() error        { return e.err }
 
 // constraintMessages says in words what a violated constraint means.
 var constraintMessages = map[string]string{
-	"tenants_slug_key":              "a tenant with this slug already exists",
-	"tenants_slug_check":            "slug must be 1–40 lower-case letters, digits and inner hyphens",
-	"users_email_key":               "a user with this email already exists",
-	"users_role_tenant":             "a staff user needs a tenant; an engineer has none",
-	"records_platform_key":          "a record with this kind and platform id already exists",
-	"records_external_key":          "a record with this transaction source and id already exists",
-	"inbound_events_dedupe":         "this event was already received",
-	"conflicts_open":                "this record already has an open conflict",
-	"escalations_once_a_day":        "this escalation was already raised today",
-	"records_amount_positive":       "amount must be positive",
-	"audit_log_dedupe":              "this outcome is already in the audit log",
-	"changes_dedupe":                "this change is already on the feed",
+	"tenants_slug_key":               "a tenant with this slug already exists",
+	"tenants_slug_check":             "slug must be 1–40 lower-case letters, digits and inner hyphens",
+	"users_email_key":                "a user with this email already exists",
+	"users_role_tenant":              "a staff user needs a tenant; an engineer has none",
+	"records_platform_key":           "a record with this kind and platform id already exists",
+	"records_external_key":           "a record with this transaction source and id already exists",
+	"inbound_events_dedupe":          "this event was already received",
+	"conflicts_open":                 "this record already has an open conflict",
+	"escalations_once_a_day":         "this escalation was already raised today",
+	"records_amount_positive":        "amount must be positive",
+	"audit_log_dedupe":               "this outcome is already in the audit log",
+	"changes_dedupe":                 "this change is already on the feed",
 	"reconciliation_runs_pass_check": "unknown pass",
 }
 
