@@ -85,6 +85,8 @@ CREATE TABLE records (
     platform_id           text NOT NULL CHECK (platform_id <> ''),
     source                text NOT NULL CHECK (source IN ('stripe', 'eventbrite', 'other')),
     source_ref            text NOT NULL CHECK (source_ref <> ''),
+    -- What links need beyond the reference: Stripe livemode, Eventbrite event id.
+    source_meta           jsonb NOT NULL DEFAULT '{}',
     ext_source            text NOT NULL CHECK (ext_source <> ''),
     ext_id                text NOT NULL CHECK (ext_id <> ''),
     status                text NOT NULL DEFAULT 'pending'
@@ -128,6 +130,7 @@ CREATE INDEX records_queue_age ON records (tenant_id, status, age_at, id);
 CREATE INDEX records_queue_amount ON records (tenant_id, status, amount_minor, id);
 CREATE INDEX records_queue_date ON records (tenant_id, status, gift_date, id);
 CREATE INDEX records_virtuous_id ON records (tenant_id, kind, virtuous_id) WHERE virtuous_id IS NOT NULL;
+CREATE INDEX records_virtuous_contact ON records (tenant_id, virtuous_contact_id) WHERE virtuous_contact_id IS NOT NULL;
 CREATE INDEX records_drift_dirty ON records (tenant_id, id) WHERE drift_dirty;
 CREATE INDEX records_search ON records USING gin (search_text gin_trgm_ops);
 
@@ -148,36 +151,37 @@ CREATE TABLE inbound_events (
     CONSTRAINT inbound_events_dedupe UNIQUE (tenant_id, dedupe_key)
 );
 
--- Objects present in Virtuous and absent on the platform, for the changes feed.
-CREATE TABLE virtuous_only (
+-- Virtuous contacts as last seen (webhooks and Query), keyed by Virtuous id.
+-- A gift's donor fields are compared against its contact here.
+CREATE TABLE virtuous_contacts (
     tenant_id    bigint NOT NULL REFERENCES tenants (id),
-    kind         text NOT NULL CHECK (kind IN ('gift', 'contact')),
-    virtuous_id  bigint NOT NULL,
-    ext_source   text NOT NULL DEFAULT '',
-    ext_id       text NOT NULL DEFAULT '',
+    contact_id   bigint NOT NULL,
+    merged_into  bigint,
     modified_at  timestamptz,
-    deleted_at   timestamptz,
     data         jsonb NOT NULL,
-    seen_at      timestamptz NOT NULL,
-    PRIMARY KEY (tenant_id, kind, virtuous_id)
+    PRIMARY KEY (tenant_id, contact_id)
 );
 
--- What the platform pulls: Virtuous-side changes and Virtuous-only objects.
--- txid orders the feed by commit visibility, so a reader never skips a row
--- that a slower transaction commits later with a smaller id.
+-- What the platform pulls: one row per Virtuous object whose Virtuous-side
+-- data the platform should learn (a record confirmed or changed in Virtuous,
+-- or an object that exists only in Virtuous: record_id NULL). A newer version
+-- replaces the row and moves it forward in the feed, so the feed's state
+-- depends only on the newest version seen, never on delivery order. txid
+-- orders the feed by commit visibility, so a reader never skips a row that a
+-- slower transaction commits later.
 CREATE TABLE changes (
     id           bigserial PRIMARY KEY,
     tenant_id    bigint NOT NULL REFERENCES tenants (id),
     txid         xid8 NOT NULL DEFAULT pg_current_xact_id(),
     kind         text NOT NULL CHECK (kind IN ('gift', 'contact')),
+    virtuous_id  bigint NOT NULL,
     change       text NOT NULL,
     record_id    bigint REFERENCES records (id),
     platform_id  text NOT NULL DEFAULT '',
-    virtuous_id  bigint,
+    modified_at  timestamptz,
     data         jsonb NOT NULL DEFAULT '{}',
-    created_at   timestamptz NOT NULL,
-    dedupe_key   text NOT NULL,
-    CONSTRAINT changes_dedupe UNIQUE (tenant_id, dedupe_key)
+    updated_at   timestamptz NOT NULL,
+    CONSTRAINT changes_object UNIQUE (tenant_id, kind, virtuous_id)
 );
 CREATE INDEX changes_feed ON changes (tenant_id, txid, id);
 
@@ -305,4 +309,4 @@ DROP TRIGGER audit_log_no_truncate ON audit_log;
 DROP TRIGGER audit_log_no_update_delete ON audit_log;
 DROP TABLE audit_log;
 DROP FUNCTION audit_log_append_only();
-DROP TABLE conflicts, changes, virtuous_only, inbound_events, records, login_failures, sessions, users, tenants;
+DROP TABLE conflicts, changes, virtuous_contacts, inbound_events, records, login_failures, sessions, users, tenants;

@@ -6,6 +6,7 @@ package derrors
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
@@ -56,3 +57,25 @@ func (e *FieldError) Error() string {
 
 // Is makes every FieldError an InvalidArgument.
 func (e *FieldError) Is(target error) bool { return target == InvalidArgument }
+
+// Public is the part of a client error (invalid input, duplicate, wrong
+// state) meant for the person who made it: the FieldError if there is one,
+// else the innermost message, without the call-site context that Wrap adds
+// for logs.
+func Public(err error) string {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe.Error()
+	}
+	msg := err.Error()
+	for _, k := range []error{InvalidArgument, AlreadyExists, NotFound, WrongState} {
+		if errors.Is(err, k) && msg == k.Error() {
+			return msg
+		}
+	}
+	// Wrap writes "context: cause"; the cause is the public part.
+	if i := strings.LastIndex(msg, "): "); i >= 0 {
+		msg = msg[i+3:]
+	}
+	return msg
+}

@@ -153,12 +153,13 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes the decimal as a JSON number (null when empty).
+// MarshalJSON writes the decimal as a JSON string (null when empty): the
+// form Virtuous Transactions take money in ("500.00").
 func (d Decimal) MarshalJSON() ([]byte, error) {
 	if d == "" {
 		return []byte("null"), nil
 	}
-	return []byte(d), nil
+	return json.Marshal(string(d))
 }
 
 // Minor converts d to minor units of currency.

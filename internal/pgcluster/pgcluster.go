@@ -42,6 +42,7 @@ type Cluster struct {
 	Port      int
 	bin       string
 	runAsPG   bool
+	attached  bool // started by another process: Stop leaves it running
 }
 
 // ErrNoServer means the machine has no PostgreSQL server binaries.
@@ -159,6 +160,37 @@ func (c *Cluster) create(ctx context.Context, opts Options, logf func(string, ..
 	return nil
 }
 
+// StartOrAttach starts the cluster in dataDir, or, when another process of
+// ours already runs it (`make run` in one terminal, `backstop tenant add` in
+// another), connects to that one and leaves it running on Stop.
+func StartOrAttach(ctx context.Context, dataDir string, opts Options) (*Cluster, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := runningPID(abs); ok {
+		return attach(abs)
+	}
+	return Start(ctx, abs, opts)
+}
+
+// attach reads the running server's port from postmaster.pid (line 4).
+func attach(dataDir string) (*Cluster, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 5 {
+		return nil, fmt.Errorf("%s/postmaster.pid is incomplete; is the server still starting?", dataDir)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err != nil {
+		return nil, fmt.Errorf("%s/postmaster.pid: bad port %q", dataDir, lines[3])
+	}
+	return &Cluster{DataDir: dataDir, SocketDir: strings.TrimSpace(lines[4]), Port: port, attached: true}, nil
+}
+
 // URL is a lib/pq connection URL for database name on this cluster.
 func (c *Cluster) URL(dbname string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, dbname)
@@ -166,6 +198,9 @@ func (c *Cluster) URL(dbname string) string {
 
 // Stop shuts the server down (fast mode: active sessions are ended).
 func (c *Cluster) Stop() error {
+	if c.attached {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := c.run(ctx, "pg_ctl", "-D", c.DataDir, "-w", "-t", "50", "-m", "fast", "stop")

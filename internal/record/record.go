@@ -49,6 +49,7 @@ type Record struct {
 	PlatformID         string          `db:"platform_id" json:"platform_id"`
 	Source             Source          `db:"source" json:"source"`
 	SourceRef          string          `db:"source_ref" json:"source_ref"`
+	SourceMeta         json.RawMessage `db:"source_meta" json:"source_meta,omitempty"`
 	ExtSource          string          `db:"ext_source" json:"ext_source"`
 	ExtID              string          `db:"ext_id" json:"ext_id"`
 	Status             Status          `db:"status" json:"status"`

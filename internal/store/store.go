@@ -126,7 +126,6 @@ var constraintMessages = map[string]string{
 	"escalations_once_a_day":         "this escalation was already raised today",
 	"records_amount_positive":        "amount must be positive",
 	"audit_log_dedupe":               "this outcome is already in the audit log",
-	"changes_dedupe":                 "this change is already on the feed",
 	"reconciliation_runs_pass_check": "unknown pass",
 }
 

@@ -5,6 +5,7 @@
 package tenant
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/url"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"backstop/internal/derrors"
 	"backstop/internal/record"
+	"backstop/internal/secret"
 )
 
 // Tenant is one customer. Secrets stay sealed here; callers open them with a
@@ -113,34 +115,17 @@ const (
 	Virtuous Side = "virtuous"
 )
 
-// Field is one compared field of the drift mapping.
-type Field string
-
-const (
-	FieldAmount       Field = "amount"
-	FieldCurrency     Field = "currency"
-	FieldGiftDate     Field = "gift_date"
-	FieldGiftType     Field = "gift_type"
-	FieldDesignations Field = "designations"
-	FieldFirstName    Field = "first_name"
-	FieldLastName     Field = "last_name"
-	FieldEmail        Field = "email"
-	FieldPhone        Field = "phone"
-	FieldAddress      Field = "address"
-)
-
-// Fields is the declared drift mapping, in display order.
-var Fields = []Field{FieldAmount, FieldCurrency, FieldGiftDate, FieldGiftType, FieldDesignations,
-	FieldFirstName, FieldLastName, FieldEmail, FieldPhone, FieldAddress}
+// Field is one compared field of the drift mapping (record.Fields).
+type Field = record.Field
 
 // DefaultOwners: the platform owns the money (it took the payment); Virtuous
 // owns the donor's contact details, which the customer's staff maintain there.
 func DefaultOwners() map[Field]Side {
 	return map[Field]Side{
-		FieldAmount: Platform, FieldCurrency: Platform, FieldGiftDate: Platform,
-		FieldGiftType: Platform, FieldDesignations: Platform,
-		FieldFirstName: Virtuous, FieldLastName: Virtuous, FieldEmail: Virtuous,
-		FieldPhone: Virtuous, FieldAddress: Virtuous,
+		record.FieldAmount: Platform, record.FieldCurrency: Platform, record.FieldGiftDate: Platform,
+		record.FieldGiftType: Platform, record.FieldDesignations: Platform,
+		record.FieldFirstName: Virtuous, record.FieldLastName: Virtuous, record.FieldEmail: Virtuous,
+		record.FieldPhone: Virtuous, record.FieldAddress: Virtuous,
 	}
 }
 
@@ -198,7 +183,7 @@ func (n *NewTenant) Validate() error {
 // ValidateOwner checks a FIELD=side pair for the ownership policy.
 func ValidateOwner(f Field, s Side) error {
 	known := false
-	for _, k := range Fields {
+	for _, k := range record.Fields {
 		known = known || k == f
 	}
 	if !known {
@@ -211,8 +196,8 @@ func ValidateOwner(f Field, s Side) error {
 }
 
 func joinFields() string {
-	names := make([]string, len(Fields))
-	for i, f := range Fields {
+	names := make([]string, len(record.Fields))
+	for i, f := range record.Fields {
 		names[i] = string(f)
 	}
 	return strings.Join(names, ", ")
@@ -224,4 +209,30 @@ func CheckRange(field string, d, min, max time.Duration) error {
 		return derrors.Invalid(field, "%s is outside %s–%s", d, min, max)
 	}
 	return nil
+}
+
+// Build seals n's secrets and makes its tokens: the intake token (returned
+// once, stored only as a hash) and the webhook path token (sealed, so the
+// webhook URL can be shown again).
+func (n *NewTenant) Build(box *secret.Box) (t *Tenant, intakeToken, webhookToken string) {
+	intakeToken = secret.NewToken("bsi_")
+	webhookToken = secret.NewToken("")
+	t = &Tenant{
+		Slug:            n.Slug,
+		Name:            strings.TrimSpace(n.Name),
+		VirtuousBaseURL: strings.TrimRight(n.VirtuousBaseURL, "/"),
+		VirtuousAppURL:  strings.TrimRight(cmp.Or(n.VirtuousAppURL, "https://app.virtuoussoftware.com"), "/"),
+		VirtuousKeyEnc:  box.Seal(n.VirtuousKey),
+		WebhookTokenEnc: box.Seal(webhookToken),
+		IntakeTokenHash: secret.HashToken(intakeToken),
+	}
+	if n.WebhookSecret != "" {
+		t.WebhookSecretEnc = box.Seal(n.WebhookSecret)
+	}
+	return t, intakeToken, webhookToken
+}
+
+// WebhookURL is the address to give Virtuous for this tenant's subscription.
+func WebhookURL(baseURL, slug, token string) string {
+	return strings.TrimRight(baseURL, "/") + "/webhooks/virtuous/" + slug + "/" + token
 }

@@ -1,0 +1,42 @@
+# Backstop — every target the README names is here. `make` lists them.
+SHELL := /bin/bash
+GO    ?= go
+PKGS  := ./...
+export BACKSTOP_REQUIRE_DB := 1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## start Backstop with its built-in defaults (private PostgreSQL, simulated Virtuous)
+	$(GO) run ./cmd/backstop all
+
+.PHONY: build
+build: generate ## build bin/backstop
+	$(GO) build -o bin/backstop ./cmd/backstop
+
+.PHONY: test
+test: ## run every test against a real PostgreSQL (and Chromium, when installed)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+.PHONY: generate
+generate: ## regenerate templ components
+	$(GO) tool templ generate
+
+.PHONY: lint
+lint: ## gofmt, go vet, staticcheck, and a stale-templ check
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+	$(GO) tool templ generate -check
+
+.PHONY: bench
+bench: ## run the benchmark suite (see README, Performance)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
+
+.PHONY: clean-data
+clean-data: ## delete the private database and generated key under .data
+	rm -rf .data

@@ -1,0 +1,31 @@
+package app
+
+import (
+	"context"
+
+	"backstop/internal/intake"
+	"backstop/internal/jobs"
+	"backstop/web"
+)
+
+// Serve runs the web server until ctx is done. It enqueues jobs (submission,
+// webhook application) but works none: that is `backstop worker`'s job, or
+// the worker half of `backstop all`.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	rc, err := jobs.New(a.Store.DB().DB, jobs.Options{Log: a.Log})
+	if err != nil {
+		return err
+	}
+	return a.newWeb(rc).Serve(ctx, a.Cfg.Addr, ready)
+}
+
+func (a *App) newWeb(ins jobs.Inserter) *web.Server {
+	return web.New(web.Deps{
+		Store:      a.Store,
+		Intake:     &intake.Service{Store: a.Store, Jobs: ins, Now: a.Now},
+		Log:        a.Log,
+		BaseURL:    a.Cfg.BaseURL,
+		TrustProxy: a.Cfg.TrustProxy,
+		Ready:      a.Ready,
+	})
+}
