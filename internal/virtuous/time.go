@@ -1,0 +1,78 @@
+package virtuous
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Time is a Virtuous timestamp. The API writes the same field with and
+// without a zone and with 0–7 fractional digits ("2023-12-07T16:10:47.03",
+// "2023-12-08T16:56:52.6126031Z"), and dates alone ("2023-12-07"); a value
+// with no zone is taken as UTC, which is what the *DateTimeUtc fields mean.
+type Time struct {
+	time.Time
+}
+
+// timeLayouts are tried in order. Go accepts a fractional second of any
+// length after the seconds field even when the layout has none, so one
+// layout covers 0–9 digits.
+var timeLayouts = []string{
+	time.RFC3339,                // Z or ±hh:mm
+	"2006-01-02T15:04:05Z0700",  // ±hhmm
+	"2006-01-02T15:04:05",       // no zone → UTC
+	"2006-01-02 15:04:05Z07:00", // space instead of T
+	"2006-01-02 15:04:05",
+	time.DateOnly,
+	"1/2/2006", // the *Formatted display form, should one arrive in a date field
+}
+
+// ParseTime reads s in any of the layouts Virtuous is known to write.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("virtuous: %q is not a timestamp", s)
+}
+
+// UnmarshalJSON accepts a string in any known layout; null and "" are the
+// zero time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		t.Time = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("virtuous: timestamp %.40s is not a string", b)
+	}
+	if strings.TrimSpace(s) == "" {
+		t.Time = time.Time{}
+		return nil
+	}
+	parsed, err := ParseTime(s)
+	if err != nil {
+		return err
+	}
+	t.Time = parsed
+	return nil
+}
+
+// MarshalJSON writes RFC 3339 in UTC with as many fractional digits as
+// needed, and null for the zero time so that it decodes back to zero.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(t.UTC().Format(time.RFC3339Nano))
+}
+
+// Date formats t's calendar date as Virtuous expects it in Transactions and
+// Query values: YYYY-MM-DD, no time of day, in t's own location.
+func Date(t time.Time) string { return t.Format(time.DateOnly) }

@@ -1,0 +1,218 @@
+package virtuous
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultSignatureHeader is where the webhook signature is presumed to
+// arrive. UNCONFIRMED: only docs.virtuous.org presumes this name; tenants can
+// configure another, and a sandbox delivery should pin it down.
+const DefaultSignatureHeader = "X-Virtuous-Signature"
+
+// Event is one webhook delivery, as observed in real receiver code:
+// {"event":"GiftCreate","gift":{…}} or {"event":"ContactCreate","contact":{…}},
+// optionally inside the envelope fields eventId, eventDateTimeUtc,
+// organization and organizationUser (modelled by one public receiver;
+// UNCONFIRMED but plausible).
+type Event struct {
+	// Name is the event in PascalCase: GiftCreate, GiftUpdate, GiftDelete,
+	// ContactCreate, ContactUpdate, or another known Virtuous event; an
+	// unknown name is kept verbatim.
+	Name             string
+	Gift             *Gift
+	Contact          *Contact
+	EventID          string
+	EventDateTimeUTC Time
+	Organization     *Organization
+	OrganizationUser *OrganizationUser
+	// Raw is the body exactly as delivered.
+	Raw json.RawMessage
+}
+
+// Organization is the Virtuous organization a webhook came from.
+type Organization struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// OrganizationUser is the user whose action fired a webhook.
+type OrganizationUser struct {
+	ID           int64  `json:"id"`
+	EmailAddress string `json:"emailAddress"`
+}
+
+// eventNames are the 15 events a subscription can toggle, by their
+// lower-case letters, so that "giftcreate", "GIFT_CREATE" and "gift-create"
+// all normalise to GiftCreate.
+var eventNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"GiftCreate", "GiftUpdate", "GiftDelete", "ContactCreate", "ContactUpdate",
+		"ProjectCreate", "ProjectUpdate", "ProjectDelete", "FormSubmission",
+		"ContactNoteCreate", "ContactNoteUpdate", "ContactNoteDelete",
+		"EventCreate", "EventUpdate", "EventDelete",
+	} {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+var kinds = map[string]string{
+	"GiftCreate": "gift", "GiftUpdate": "gift", "GiftDelete": "gift",
+	"ContactCreate": "contact", "ContactUpdate": "contact",
+}
+
+func normalizeEventName(s string) string {
+	s = strings.TrimSpace(s)
+	key := strings.Map(func(r rune) rune {
+		switch r {
+		case '_', '-', '.', ' ':
+			return -1
+		}
+		return r
+	}, strings.ToLower(s))
+	if n, ok := eventNames[key]; ok {
+		return n
+	}
+	return s
+}
+
+// ParseWebhook reads a webhook body. It fails on malformed JSON, a missing
+// event name, and a gift or contact event without its object (or whose
+// object has no id), so that a receiver can reject what it cannot apply.
+func ParseWebhook(body []byte) (*Event, error) {
+	var env struct {
+		Event            string            `json:"event"`
+		Gift             json.RawMessage   `json:"gift"`
+		Contact          json.RawMessage   `json:"contact"`
+		EventID          looseString       `json:"eventId"`
+		EventDateTimeUTC Time              `json:"eventDateTimeUtc"`
+		Organization     *Organization     `json:"organization"`
+		OrganizationUser *OrganizationUser `json:"organizationUser"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("virtuous: webhook body: %w", err)
+	}
+	e := &Event{
+		Name:             normalizeEventName(env.Event),
+		EventID:          string(env.EventID),
+		EventDateTimeUTC: env.EventDateTimeUTC,
+		Organization:     env.Organization,
+		OrganizationUser: env.OrganizationUser,
+		Raw:              bytes.Clone(body),
+	}
+	if e.Name == "" {
+		return nil, errors.New("virtuous: webhook body has no event name")
+	}
+	var err error
+	if e.Gift, err = decodeObject[Gift](env.Gift, "gift"); err != nil {
+		return nil, err
+	}
+	if e.Contact, err = decodeObject[Contact](env.Contact, "contact"); err != nil {
+		return nil, err
+	}
+	switch e.Kind() {
+	case "gift":
+		if e.Gift == nil || e.Gift.ID == 0 {
+			return nil, fmt.Errorf("virtuous: %s webhook without a gift id", e.Name)
+		}
+	case "contact":
+		if e.Contact == nil || e.Contact.ID == 0 {
+			return nil, fmt.Errorf("virtuous: %s webhook without a contact id", e.Name)
+		}
+	}
+	return e, nil
+}
+
+// decodeObject decodes an optional object; absent or null is nil.
+func decodeObject[T any](raw json.RawMessage, name string) (*T, error) {
+	if len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return nil, nil
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("virtuous: webhook %s: %w", name, err)
+	}
+	return &v, nil
+}
+
+// Kind is "gift" or "contact" for the events that carry one, else "".
+func (e *Event) Kind() string { return kinds[e.Name] }
+
+// DedupeKey identifies a delivery so that a redelivery is recognised: the
+// event, the object's id and its modifiedDateTimeUtc. Other events key on
+// their eventId, or failing that on a hash of the body.
+func (e *Event) DedupeKey() string {
+	switch {
+	case e.Kind() == "gift" && e.Gift != nil:
+		return e.Name + ":" + strconv.FormatInt(e.Gift.ID, 10) + ":" + stamp(e.Gift.ModifiedDateTimeUTC)
+	case e.Kind() == "contact" && e.Contact != nil:
+		return e.Name + ":" + strconv.FormatInt(e.Contact.ID, 10) + ":" + stamp(e.Contact.ModifiedDateTimeUTC)
+	case e.EventID != "":
+		return e.Name + ":event:" + e.EventID
+	}
+	sum := sha256.Sum256(e.Raw)
+	return e.Name + ":sha256:" + hex.EncodeToString(sum[:])
+}
+
+func stamp(t Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Sign returns Base64(HMAC-SHA256(key=secret, msg=body)), the signature
+// format the Virtuous support article describes.
+func Sign(secret string, body []byte) string {
+	return base64.StdEncoding.EncodeToString(mac(secret, body))
+}
+
+func mac(secret string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// VerifySignature reports whether got is HMAC-SHA256(key=secret,
+// msg=body). The encoding is UNCONFIRMED (the support article says Base64,
+// docs.virtuous.org presumes hex), so got may be Base64 (standard or URL
+// alphabet, padded or not) or hex, with an optional "sha256=" prefix. The
+// comparison is constant-time. An empty secret verifies nothing: a tenant
+// without one must decide explicitly to accept unsigned deliveries.
+func VerifySignature(secret string, body []byte, got string) bool {
+	got = strings.TrimSpace(got)
+	if len(got) >= 7 && strings.EqualFold(got[:7], "sha256=") {
+		got = got[7:]
+	}
+	if secret == "" || got == "" {
+		return false
+	}
+	want := mac(secret, body)
+	ok := false
+	for _, dec := range decoders {
+		if b, err := dec(got); err == nil && len(b) == len(want) {
+			// No early exit: every candidate is compared, whatever matched.
+			ok = hmac.Equal(b, want) || ok
+		}
+	}
+	return ok
+}
+
+var decoders = []func(string) ([]byte, error){
+	base64.StdEncoding.DecodeString,
+	base64.RawStdEncoding.DecodeString,
+	base64.URLEncoding.DecodeString,
+	base64.RawURLEncoding.DecodeString,
+	hex.DecodeString,
+}
