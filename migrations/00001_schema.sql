@@ -237,6 +237,10 @@ CREATE TABLE reconciliation_runs (
     tenant_id     bigint NOT NULL REFERENCES tenants (id),
     pass          text NOT NULL CHECK (pass IN ('missed', 'stuck', 'drift')),
     trigger       text NOT NULL DEFAULT 'schedule',
+    -- The schedule period a scheduled run belongs to ('' for manual runs):
+    -- unique, so a pass runs once per tenant per period however many
+    -- workers are up.
+    slot          text NOT NULL DEFAULT '',
     started_at    timestamptz NOT NULL,
     finished_at   timestamptz,
     status        text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'partial', 'failed')),
@@ -249,6 +253,7 @@ CREATE TABLE reconciliation_runs (
     error         text NOT NULL DEFAULT ''
 );
 CREATE INDEX reconciliation_runs_recent ON reconciliation_runs (tenant_id, pass, started_at DESC);
+CREATE UNIQUE INDEX reconciliation_runs_once ON reconciliation_runs (tenant_id, pass, slot) WHERE slot <> '';
 
 -- Per tenant and pass: the watermark (advanced only when a pass completes)
 -- and where an interrupted pass resumes.

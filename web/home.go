@@ -11,6 +11,7 @@ import (
 func (s *Server) routes() {
 	s.e.GET("/", s.home)
 	s.apiRoutes()
+	s.webhookRoutes()
 }
 
 // chrome builds the page frame for the current request.

@@ -14,14 +14,20 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"backstop/internal/intake"
+	"backstop/internal/jobs"
+	"backstop/internal/secret"
 	"backstop/internal/store"
 	"backstop/static"
 )
 
 // Deps are what the handlers need. Each handler uses a few of them.
 type Deps struct {
-	Store      *store.Store
-	Intake     *intake.Service
+	Store  *store.Store
+	Box    *secret.Box
+	Jobs   jobs.Inserter
+	Intake *intake.Service
+	// Now is the clock (tests fix it).
+	Now        func() time.Time
 	Log        *slog.Logger
 	BaseURL    string
 	TrustProxy bool
@@ -99,6 +105,13 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(net string))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+func (s *Server) now() time.Time {
+	if s.deps.Now != nil {
+		return s.deps.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 func cacheForever(next echo.HandlerFunc) echo.HandlerFunc {

@@ -22,6 +22,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 func (a *App) newWeb(ins jobs.Inserter) *web.Server {
 	return web.New(web.Deps{
 		Store:      a.Store,
+		Box:        a.Box,
+		Jobs:       ins,
+		Now:        a.Now,
 		Intake:     &intake.Service{Store: a.Store, Jobs: ins, Now: a.Now},
 		Log:        a.Log,
 		BaseURL:    a.Cfg.BaseURL,

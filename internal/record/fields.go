@@ -63,14 +63,25 @@ func Compare(platform, virtuous Values) []Diff {
 		if !ok {
 			continue // the other side's value is not known (e.g. no contact seen yet)
 		}
-		if p != v {
+		if !equal(f, p, v) {
 			out = append(out, Diff{Field: f, Platform: p, Virtuous: v})
 		}
 	}
 	return out
 }
 
-// Canonical forms.
+// equal compares one field: names, addresses and gift types ignore case
+// (people retype them), the rest must match exactly.
+func equal(f Field, a, b string) bool {
+	switch f {
+	case FieldFirstName, FieldLastName, FieldAddress, FieldGiftType:
+		return strings.EqualFold(a, b)
+	}
+	return a == b
+}
+
+// Canonical forms keep the original case, so a resolved value can be written
+// back to the other side as people wrote it.
 
 // CanonAmount writes minor units as the currency's fixed decimal.
 func CanonAmount(minor int64, currency string) string { return money.Format(minor, currency) }
@@ -92,13 +103,14 @@ func CanonPhone(s string) string {
 // CanonText trims and collapses inner whitespace.
 func CanonText(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// CanonAddress joins the parts that are present, case-folded, so "12 Main St"
-// and "12  main st" agree.
+// CanonAddress joins the six parts with " | " (empty when all are empty), so
+// "12 Main St" and "12  main st" agree (see equal) and the parts can be read
+// back with ParseAddress.
 func CanonAddress(a Address) string {
 	parts := []string{a.Address1, a.Address2, a.City, a.State, a.Postal, a.Country}
 	empty := true
 	for i, p := range parts {
-		parts[i] = strings.ToLower(CanonText(p))
+		parts[i] = CanonText(p)
 		empty = empty && parts[i] == ""
 	}
 	if empty {
@@ -107,20 +119,42 @@ func CanonAddress(a Address) string {
 	return strings.Join(parts, " | ")
 }
 
+// ParseAddress reads CanonAddress's form back.
+func ParseAddress(s string) Address {
+	p := strings.Split(s, " | ")
+	for len(p) < 6 {
+		p = append(p, "")
+	}
+	return Address{Address1: p[0], Address2: p[1], City: p[2], State: p[3], Postal: p[4], Country: p[5]}
+}
+
 // DesignationPart is one designation in canonical form.
 type DesignationPart struct {
 	Key    string // project code, else name, else id
 	Amount string
 }
 
-// CanonDesignations writes designations sorted by key: "CODE=10.00; OTHER=5.00".
+// CanonDesignations writes designations sorted by key: "FOOD=10.00; RENT=5.00".
 func CanonDesignations(ds []DesignationPart) string {
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
-		parts = append(parts, strings.ToLower(CanonText(d.Key))+"="+d.Amount)
+		parts = append(parts, CanonText(d.Key)+"="+d.Amount)
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")
+}
+
+// ParseDesignations reads CanonDesignations's form back.
+func ParseDesignations(s string) []DesignationPart {
+	if s == "" {
+		return nil
+	}
+	var out []DesignationPart
+	for _, p := range strings.Split(s, "; ") {
+		k, a, _ := strings.Cut(p, "=")
+		out = append(out, DesignationPart{Key: k, Amount: a})
+	}
+	return out
 }
 
 // PlatformValues reads the platform side of a record from its stored body.
@@ -197,4 +231,68 @@ func UnmarshalValues(b []byte) Values {
 		json.Unmarshal(b, &v)
 	}
 	return v
+}
+
+// ApplyValues writes field values into a stored body (gift or contact) and
+// returns the new canonical body: how a value Virtuous won is taken into
+// Backstop's copy of the platform's record.
+func ApplyValues(kind Kind, payload []byte, vals Values) (json.RawMessage, error) {
+	if kind == Contact {
+		c, err := DecodeContact(payload)
+		if err != nil {
+			return nil, err
+		}
+		for f, v := range vals {
+			switch f {
+			case FieldFirstName:
+				c.FirstName = v
+			case FieldLastName:
+				c.LastName = v
+			case FieldEmail:
+				c.Email = v
+			case FieldPhone:
+				c.Phone = v
+			case FieldAddress:
+				a := ParseAddress(v)
+				c.Address1, c.Address2, c.City, c.State, c.Postal, c.Country = a.Address1, a.Address2, a.City, a.State, a.Postal, a.Country
+			}
+		}
+		return json.Marshal(c)
+	}
+	g, err := DecodeGift(payload)
+	if err != nil {
+		return nil, err
+	}
+	if g.Contact == nil {
+		g.Contact = &TxnContact{}
+	}
+	for f, v := range vals {
+		switch f {
+		case FieldAmount:
+			g.Amount = money.Decimal(v)
+		case FieldCurrency:
+			g.CurrencyCode = v
+		case FieldGiftDate:
+			g.GiftDate = v
+		case FieldGiftType:
+			g.GiftType = v
+		case FieldDesignations:
+			g.Designations = nil
+			for _, d := range ParseDesignations(v) {
+				g.Designations = append(g.Designations, Designation{Code: d.Key, AmountDesignated: money.Decimal(d.Amount)})
+			}
+		case FieldFirstName:
+			g.Contact.FirstName = v
+		case FieldLastName:
+			g.Contact.LastName = v
+		case FieldEmail:
+			g.Contact.Email = v
+		case FieldPhone:
+			g.Contact.Phone = v
+		case FieldAddress:
+			a := ParseAddress(v)
+			g.Contact.Address = &a
+		}
+	}
+	return json.Marshal(g)
 }

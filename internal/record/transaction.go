@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"backstop/internal/derrors"
 	"backstop/internal/money"
@@ -289,4 +290,39 @@ func prefixField(parent string, err error) error {
 func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// Summary is what the queues show of a body without parsing it.
+type Summary struct {
+	DonorName, DonorEmail string
+	Amount                *int64
+	Currency              *string
+	GiftDate              *time.Time
+}
+
+// Summarize reads a stored (canonical) body's summary fields.
+func Summarize(kind Kind, payload []byte) (Summary, error) {
+	if kind == Contact {
+		c, err := DecodeContact(payload)
+		if err != nil {
+			return Summary{}, err
+		}
+		return Summary{DonorName: fullName(c.FirstName, c.LastName, c.Name), DonorEmail: c.Email}, nil
+	}
+	g, err := DecodeGift(payload)
+	if err != nil {
+		return Summary{}, err
+	}
+	var s Summary
+	if c := g.Contact; c != nil {
+		s.DonorName, s.DonorEmail = fullName(c.FirstName, c.LastName, c.Name), c.Email
+	}
+	if n, err := g.Amount.Minor(g.CurrencyCode); err == nil {
+		cur := g.CurrencyCode
+		s.Amount, s.Currency = &n, &cur
+	}
+	if d, err := time.Parse("2006-01-02", g.GiftDate); err == nil {
+		s.GiftDate = &d
+	}
+	return s, nil
 }

@@ -51,3 +51,13 @@ func (a stringPtrArray) Value() (driver.Value, error) {
 	}
 	return "{" + strings.Join(parts, ",") + "}", nil
 }
+
+type stringArray []string
+
+func (a stringArray) Value() (driver.Value, error) {
+	p := make([]*string, len(a))
+	for i := range a {
+		p[i] = &a[i]
+	}
+	return stringPtrArray(p).Value()
+}

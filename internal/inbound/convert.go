@@ -1,0 +1,90 @@
+package inbound
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"backstop/internal/record"
+	"backstop/internal/virtuous"
+)
+
+// FromGift reduces a Virtuous gift to an Object: its transaction key, its
+// fields of the drift mapping in canonical form, and its version.
+func FromGift(g *virtuous.Gift) Object {
+	o := Object{Kind: record.Gift, VirtuousID: g.ID, ModifiedAt: g.ModifiedDateTimeUTC.Time.UTC()}
+	if g.TransactionSource != "" && g.TransactionID != "" {
+		o.Keys = []Key{{g.TransactionSource, g.TransactionID}}
+	}
+	if g.ContactID != 0 {
+		cid := g.ContactID
+		o.ContactID = &cid
+	}
+	cur := strings.ToUpper(g.CurrencyCode)
+	o.Values = record.Values{FieldCurrency: cur, FieldGiftType: record.CanonText(g.GiftType)}
+	if n, err := g.Amount.Minor(cur); err == nil {
+		o.Values[FieldAmount] = record.CanonAmount(n, cur)
+	}
+	if !g.GiftDate.IsZero() {
+		o.Values[FieldGiftDate] = g.GiftDate.Time.Format("2006-01-02")
+	}
+	if len(g.GiftDesignations) > 0 {
+		parts := make([]record.DesignationPart, 0, len(g.GiftDesignations))
+		for _, d := range g.GiftDesignations {
+			key := d.ProjectCode
+			if key == "" {
+				key = d.Project
+			}
+			if key == "" {
+				key = strconv.FormatInt(d.ProjectID, 10)
+			}
+			n, _ := d.AmountDesignated.Minor(cur)
+			parts = append(parts, record.DesignationPart{Key: key, Amount: record.CanonAmount(n, cur)})
+		}
+		o.Values[FieldDesignations] = record.CanonDesignations(parts)
+	}
+	o.Data, _ = json.Marshal(g)
+	return o
+}
+
+// FromContact reduces a Virtuous contact to an Object; its keys are its
+// contactReferences.
+func FromContact(c *virtuous.Contact) Object {
+	o := Object{Kind: record.Contact, VirtuousID: c.ID, ModifiedAt: c.ModifiedDateTimeUTC.Time.UTC(), MergedInto: c.MergedIntoContactID}
+	for _, r := range c.ContactReferences {
+		if r.Source != "" && r.ID != "" {
+			o.Keys = append(o.Keys, Key{r.Source, r.ID})
+		}
+	}
+	var first, last string
+	if p := c.PrimaryIndividual(); p != nil {
+		first, last = p.FirstName, p.LastName
+	}
+	var addr record.Address
+	if a := c.Address; a != nil {
+		addr = record.Address{Address1: a.Address1, Address2: a.Address2, City: a.City, State: a.State, Postal: a.Postal, Country: a.Country}
+	}
+	o.Values = record.Values{
+		FieldFirstName: record.CanonText(first),
+		FieldLastName:  record.CanonText(last),
+		FieldEmail:     record.CanonEmail(c.PrimaryEmail()),
+		FieldPhone:     record.CanonPhone(c.PrimaryPhone()),
+		FieldAddress:   record.CanonAddress(addr),
+	}
+	o.Data, _ = json.Marshal(c)
+	return o
+}
+
+// Short names for the fields, for readability above.
+const (
+	FieldAmount       = record.FieldAmount
+	FieldCurrency     = record.FieldCurrency
+	FieldGiftDate     = record.FieldGiftDate
+	FieldGiftType     = record.FieldGiftType
+	FieldDesignations = record.FieldDesignations
+	FieldFirstName    = record.FieldFirstName
+	FieldLastName     = record.FieldLastName
+	FieldEmail        = record.FieldEmail
+	FieldPhone        = record.FieldPhone
+	FieldAddress      = record.FieldAddress
+)
