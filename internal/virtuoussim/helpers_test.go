@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -233,3 +234,7 @@ func countEvents(evs []map[string]any, name string) int {
 	}
 	return n
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func containsFold(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
