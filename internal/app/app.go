@@ -20,6 +20,7 @@ import (
 	"backstop/internal/pgcluster"
 	"backstop/internal/secret"
 	"backstop/internal/store"
+	"backstop/internal/tenant"
 	"backstop/migrations"
 )
 
@@ -31,6 +32,8 @@ type App struct {
 	Box   *secret.Box
 	// Now is the clock every component reads. Tests replace it.
 	Now func() time.Time
+	// DailyReport runs after each tenant's daily sequence of passes.
+	DailyReport func(ctx context.Context, t *tenant.Tenant, now time.Time) error
 
 	cluster *pgcluster.Cluster
 }

@@ -32,3 +32,9 @@ func (a *App) newWeb(ins jobs.Inserter) *web.Server {
 		Ready:      a.Ready,
 	})
 }
+
+// NewInserter builds an insert-only River client (for one-shot commands
+// that enqueue follow-up jobs for the workers).
+func (a *App) NewInserter() (*jobs.Client, error) {
+	return jobs.New(a.Store.DB().DB, jobs.Options{Log: a.Log})
+}
