@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/http"
 
 	"backstop/internal/intake"
 	"backstop/internal/jobs"
@@ -38,3 +39,7 @@ func (a *App) newWeb(ins jobs.Inserter) *web.Server {
 func (a *App) NewInserter() (*jobs.Client, error) {
 	return jobs.New(a.Store.DB().DB, jobs.Options{Log: a.Log})
 }
+
+// Handler is the web app as an http.Handler enqueueing through ins (tests
+// serve it with httptest).
+func (a *App) Handler(ins jobs.Inserter) http.Handler { return a.newWeb(ins).Handler() }

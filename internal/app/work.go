@@ -21,7 +21,7 @@ import (
 
 // WorkOptions tune the worker (tests and the demo shorten the intervals).
 type WorkOptions struct {
-	Tick        time.Duration // scheduler heartbeat (default 1m)
+	Tick        time.Duration // scheduler heartbeat (default 1m; negative: no scheduler)
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
 	Tune        func(*virtuous.Config)
@@ -60,12 +60,15 @@ func (a *App) NewWorkerClient(o WorkOptions) (*jobs.Client, error) {
 	river.AddWorker(workers, &reconcile.PassWorker{Engine: eng, Now: a.Now, Daily: a.DailyReport})
 	river.AddWorker(workers, &escalate.AlertWorker{Store: a.Store, AlertURL: a.Cfg.AlertWebhookURL,
 		HTTP: &http.Client{Timeout: 10 * time.Second}, Log: a.Log})
-	tick := o.Tick
-	if tick <= 0 {
-		tick = time.Minute
+	var periodic []*river.PeriodicJob
+	switch {
+	case o.Tick == 0:
+		periodic = append(periodic, reconcile.PeriodicTick(time.Minute))
+	case o.Tick > 0:
+		periodic = append(periodic, reconcile.PeriodicTick(o.Tick))
 	}
 	rc, err := jobs.New(a.Store.DB().DB, jobs.Options{Log: a.Log, Workers: workers,
-		Periodic: []*river.PeriodicJob{reconcile.PeriodicTick(tick)}, JobTimeout: o.JobTimeout, RescueAfter: o.RescueAfter})
+		Periodic: periodic, JobTimeout: o.JobTimeout, RescueAfter: o.RescueAfter})
 	if err != nil {
 		return nil, err
 	}
