@@ -223,7 +223,9 @@ func (b *batch) decide(ctx context.Context, o *Object) error {
 	b.changes = append(b.changes, store.ChangeRow{Kind: b.kind, VirtuousID: o.VirtuousID, Change: change,
 		RecordID: &r.ID, PlatformID: r.PlatformID, ModifiedAt: o.ModifiedAt, Data: o.Data})
 	switch {
-	case !o.Deleted && (r.Status == record.Submitted || r.Status == record.NeedsReview):
+	case r.Status == record.Submitted || r.Status == record.NeedsReview:
+		// A deletion confirms too: Virtuous held the record, and a delete
+		// delivered before its create must end where create-then-delete does.
 		b.confirms = append(b.confirms, store.Confirm{RecordID: r.ID, VirtuousID: o.VirtuousID, ContactID: o.ContactID,
 			Details: b.confirmDetails(r, o)})
 	case !o.Deleted:

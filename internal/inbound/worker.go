@@ -47,7 +47,7 @@ func (w *ApplyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 		if ev.AppliedAt != nil {
 			return nil
 		}
-		outcome, err := w.apply(ctx, tx, ev.TenantID, ev.Body)
+		outcome, err := w.Handler.ApplyWebhook(ctx, tx, ev.TenantID, ev.Body)
 		if err != nil {
 			return fmt.Errorf("event %d: %w", ev.ID, err)
 		}
@@ -55,7 +55,8 @@ func (w *ApplyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 	})
 }
 
-func (w *ApplyWorker) apply(ctx context.Context, tx *sqlx.Tx, tenantID int64, body []byte) (string, error) {
+// ApplyWebhook applies one webhook body inside tx and says what it did.
+func (h *Handler) ApplyWebhook(ctx context.Context, tx *sqlx.Tx, tenantID int64, body []byte) (string, error) {
 	e, err := virtuous.ParseWebhook(body)
 	if err != nil {
 		return "unparseable", nil // stored by an older receiver; nothing to apply
@@ -70,7 +71,7 @@ func (w *ApplyWorker) apply(ctx context.Context, tx *sqlx.Tx, tenantID int64, bo
 	default:
 		return "ignored", nil
 	}
-	res, err := w.Handler.ApplyTx(ctx, tx, tenantID, obj.Kind, []Object{obj}, webhookVia)
+	res, err := h.ApplyTx(ctx, tx, tenantID, obj.Kind, []Object{obj}, webhookVia)
 	if err != nil {
 		return "", err
 	}
