@@ -65,6 +65,7 @@ type field[T any] struct {
 	name string
 	kind paramKind
 	num  func(*T) (int64, bool)      // kindInt; kindDecimal in 1/10000 units
+	str  func(*T) string             // kindString/kindList with one value
 	strs func(*T, []string) []string // kindString/kindList: appends the values
 	day  func(*T) (int64, bool)      // kindDate: epoch day
 	ts   func(*T) (time.Time, bool)  // kindDateTime
@@ -306,45 +307,68 @@ func compileNum[T any](f *field[T], op string, vals []string, second string) (fu
 }
 
 func compileStr[T any](f *field[T], op string, vals []string) func(*T) bool {
-	norm := func(s string) string {
-		s = strings.ToLower(strings.TrimSpace(s))
+	// List values (gift types) are compared by their canonical code, so
+	// "Electronic Funds Transfer" finds gifts stored as EFT.
+	canon := func(s string) string {
+		s = strings.TrimSpace(s)
 		if f.kind == kindList {
-			if gt, ok := giftTypes[s]; ok {
-				return strings.ToLower(gt[0])
+			if gt, ok := giftTypes[strings.ToLower(s)]; ok {
+				return gt[0]
 			}
 		}
 		return s
 	}
 	want := make([]string, len(vals))
 	for i, v := range vals {
-		want[i] = norm(v)
+		want[i] = canon(v)
 	}
-	get := f.strs
-	anyOf := func(x *T, pred func(string) bool) bool {
-		var buf [4]string
-		for _, s := range get(x, buf[:0]) {
-			if pred(norm(s)) {
-				return true
-			}
-		}
-		return false
-	}
+	var pred func(s string) bool
 	switch op {
-	case "IsKnown":
-		return func(x *T) bool { return anyOf(x, func(s string) bool { return s != "" }) }
-	case "IsNotKnown":
-		return func(x *T) bool { return !anyOf(x, func(s string) bool { return s != "" }) }
-	case "Is":
-		return func(x *T) bool { return anyOf(x, func(s string) bool { return slices.Contains(want, s) }) }
-	case "IsNot":
-		return func(x *T) bool { return !anyOf(x, func(s string) bool { return slices.Contains(want, s) }) }
+	case "IsKnown", "IsNotKnown":
+		pred = func(s string) bool { return s != "" }
+	case "Is", "IsNot":
+		pred = func(s string) bool {
+			s = canon(s)
+			for _, w := range want {
+				if strings.EqualFold(s, w) {
+					return true
+				}
+			}
+			return false
+		}
 	case "Contains":
-		return func(x *T) bool { return anyOf(x, func(s string) bool { return strings.Contains(s, want[0]) }) }
+		w := strings.ToLower(want[0])
+		pred = func(s string) bool { return strings.Contains(strings.ToLower(s), w) }
 	case "StartsWith":
-		return func(x *T) bool { return anyOf(x, func(s string) bool { return strings.HasPrefix(s, want[0]) }) }
+		w := want[0]
+		pred = func(s string) bool { return len(s) >= len(w) && strings.EqualFold(s[:len(w)], w) }
 	default: // EndsWith
-		return func(x *T) bool { return anyOf(x, func(s string) bool { return strings.HasSuffix(s, want[0]) }) }
+		w := want[0]
+		pred = func(s string) bool { return len(s) >= len(w) && strings.EqualFold(s[len(s)-len(w):], w) }
 	}
+	// Case-insensitive, as SQL Server's default collation is. A multi-valued
+	// field (a contact's references, a gift's projects) matches when any of
+	// its values does.
+	var anyOf func(x *T) bool
+	if f.str != nil {
+		get := f.str
+		anyOf = func(x *T) bool { return pred(get(x)) }
+	} else {
+		get := f.strs
+		anyOf = func(x *T) bool {
+			var buf [4]string
+			for _, s := range get(x, buf[:0]) {
+				if pred(s) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	if op == "IsNot" || op == "IsNotKnown" {
+		return func(x *T) bool { return !anyOf(x) }
+	}
+	return anyOf
 }
 
 // compileDate compares dates. "Last Modified Date" and the other Date
@@ -441,22 +465,22 @@ func compareInt(a, b int64) int {
 var giftFields = []field[gift]{
 	{name: "Gift Id", kind: kindInt, num: func(g *gift) (int64, bool) { return g.id, true }},
 	{name: "Contact Id", kind: kindInt, num: func(g *gift) (int64, bool) { return g.contactID, true }},
-	{name: "Transaction Source", kind: kindString, strs: func(g *gift, b []string) []string { return append(b, g.src) }},
-	{name: "Transaction Id", kind: kindString, strs: func(g *gift, b []string) []string { return append(b, g.txid) }},
+	{name: "Transaction Source", kind: kindString, str: func(g *gift) string { return g.src }},
+	{name: "Transaction Id", kind: kindString, str: func(g *gift) string { return g.txid }},
 	{name: "Create Date", kind: kindDate, day: func(g *gift) (int64, bool) { return g.createdDay, true }},
 	{name: "Last Modified Date", kind: kindDate, day: func(g *gift) (int64, bool) { return g.modifiedDay, true }},
 	{name: "Create DateTime UTC", kind: kindDateTime, ts: func(g *gift) (time.Time, bool) { return g.created, true }},
 	{name: "Last Modified DateTime UTC", kind: kindDateTime, ts: func(g *gift) (time.Time, bool) { return g.modified, true }},
-	{name: "Gift Type", kind: kindList, strs: func(g *gift, b []string) []string { return append(b, g.giftType) }},
+	{name: "Gift Type", kind: kindList, str: func(g *gift) string { return g.giftType }},
 	{name: "Gift Date", kind: kindDate, day: func(g *gift) (int64, bool) { return epochDay(g.date), true }},
 	{name: "Receipt Date", kind: kindDate, day: func(g *gift) (int64, bool) {
 		return epochDay(g.receiptDate), !g.receiptDate.IsZero()
 	}},
 	{name: "Amount", kind: kindDecimal, num: func(g *gift) (int64, bool) { return toScale(g.amount, g.currency), true }},
-	{name: "Currency Code", kind: kindString, strs: func(g *gift, b []string) []string { return append(b, g.currency) }},
-	{name: "Batch", kind: kindString, strs: func(g *gift, b []string) []string { return append(b, g.batch) }},
-	{name: "Notes", kind: kindString, strs: func(g *gift, b []string) []string { return append(b, g.notes) }},
-	{name: "Segment Code", kind: kindString, strs: func(g *gift, b []string) []string { return append(b, g.segmentCode) }},
+	{name: "Currency Code", kind: kindString, str: func(g *gift) string { return g.currency }},
+	{name: "Batch", kind: kindString, str: func(g *gift) string { return g.batch }},
+	{name: "Notes", kind: kindString, str: func(g *gift) string { return g.notes }},
+	{name: "Segment Code", kind: kindString, str: func(g *gift) string { return g.segmentCode }},
 	{name: "Passthrough Contact Id", kind: kindInt, num: func(g *gift) (int64, bool) {
 		return g.contactPassthrough, g.contactPassthrough != 0
 	}},
@@ -509,11 +533,11 @@ var contactFields = []field[contact]{
 		}
 		return b
 	}},
-	{name: "Email", kind: kindString, strs: func(c *contact, b []string) []string { return append(b, c.email) }},
-	{name: "Contact Name", kind: kindString, strs: func(c *contact, b []string) []string { return append(b, c.name) }},
-	{name: "First Name", kind: kindString, strs: func(c *contact, b []string) []string { return append(b, c.firstName) }},
-	{name: "Last Name", kind: kindString, strs: func(c *contact, b []string) []string { return append(b, c.lastName) }},
-	{name: "Contact Type", kind: kindList, strs: func(c *contact, b []string) []string { return append(b, c.contactType) }},
+	{name: "Email", kind: kindString, str: func(c *contact) string { return c.email }},
+	{name: "Contact Name", kind: kindString, str: func(c *contact) string { return c.name }},
+	{name: "First Name", kind: kindString, str: func(c *contact) string { return c.firstName }},
+	{name: "Last Name", kind: kindString, str: func(c *contact) string { return c.lastName }},
+	{name: "Contact Type", kind: kindList, str: func(c *contact) string { return c.contactType }},
 	{name: "Merged Into Contact Id", kind: kindInt, num: func(c *contact) (int64, bool) { return c.mergedInto, c.mergedInto != 0 }},
 }
 
