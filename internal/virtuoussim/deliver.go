@@ -274,4 +274,3 @@ func (h *retryHeap) Pop() any {
 	*h = old[:n-1]
 	return d
 }
-
