@@ -38,8 +38,10 @@ func (s *Sim) routes() http.Handler {
 	api("PUT /api/Webhook/{id}", s.putWebhook)
 	api("DELETE /api/Webhook/{id}", s.deleteWebhook)
 	api("PUT /api/Webhook/{id}/Active", s.putWebhookActive)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		(*Org)(nil).writeError(w, http.StatusNotFound, styleLegacy, "No HTTP resource was found that matches the request URI '"+r.URL.Path+"'.")
+	// Unknown routes still need a key and spend the budget, as in ASP.NET
+	// where authorization runs before routing fails.
+	api("/api/", func(o *Org, w http.ResponseWriter, r *http.Request) {
+		o.writeError(w, http.StatusNotFound, styleLegacyMessage, "No HTTP resource was found that matches the request URI '"+r.URL.Path+"'.")
 	})
 
 	s.controlRoutes(mux)
@@ -75,7 +77,14 @@ func (s *Sim) api(pattern string, h apiHandler) http.Handler {
 				w.Header().Get("X-RateLimit-Limit")+" per hour.")
 			return
 		}
-		s.withFaults(o, w, r, func(w http.ResponseWriter, r *http.Request) { h(o, w, r) })
+		s.withFaults(o, w, r, func(w http.ResponseWriter, r *http.Request) {
+			// Handlers render while holding the org's lock; buffering the
+			// response and writing it after they return keeps a slow
+			// client from holding that lock while its socket drains.
+			rec := newRecorder()
+			h(o, rec, r)
+			rec.flushTo(w)
+		})
 	})
 }
 
@@ -114,17 +123,21 @@ func canonicalPath(r *http.Request) {
 		fix(2)
 		fix(3)
 	}
+	// Third segments that could also be a transaction or reference source
+	// are only rewritten where the shape of the request rules that out.
 	if len(segs) > 2 {
 		switch strings.ToLower(segs[2]) {
 		case "query":
-			fix(2)
-			fix(3)
-		case "queryoptions", "current", "bycontact", "find":
-			fix(2)
-		case "transaction":
+			if r.Method == http.MethodPost {
+				fix(2)
+				fix(3)
+			}
+		case "queryoptions", "current", "find", "transaction":
 			if len(segs) == 3 {
 				fix(2)
 			}
+		case "bycontact":
+			fix(2)
 		}
 	}
 	if len(segs) == 4 && strings.EqualFold(segs[1], "webhook") {

@@ -198,3 +198,18 @@ func TestBatchEvery(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestStartListensOnLoopbackOnly(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	if _, err := s.Start("0.0.0.0:0"); err == nil {
+		t.Fatal("listened on every interface")
+	}
+	u, err := s.Start(":0")
+	if err != nil || !strings.HasPrefix(u, "http://127.0.0.1:") {
+		t.Fatalf("Start(:0) = %q, %v", u, err)
+	}
+	if _, err := s.Start("127.0.0.1:0"); err == nil {
+		t.Error("started twice")
+	}
+}

@@ -123,8 +123,15 @@ func New(opts Options) *Sim {
 func (s *Sim) Handler() http.Handler { return s.handler }
 
 // Start listens on addr (for example "127.0.0.1:0") and serves Handler in the
-// background. It returns the base URL to give the client.
+// background. It returns the base URL to give the client. The control API
+// has no authentication, so the simulator only listens on loopback: an
+// address without a host (":8089") means 127.0.0.1, and any other host is
+// refused.
 func (s *Sim) Start(addr string) (string, error) {
+	addr, err := loopbackAddr(addr)
+	if err != nil {
+		return "", err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("virtuoussim: listen %s: %w", addr, err)
@@ -173,6 +180,23 @@ func (s *Sim) Close() error {
 		s.wg.Wait()
 	})
 	return err
+}
+
+func loopbackAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("virtuoussim: address %q: %w", addr, err)
+	}
+	switch host {
+	case "":
+		host = "127.0.0.1"
+	case "localhost":
+	default:
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return "", fmt.Errorf("virtuoussim: refusing to listen on %q: the control API is unauthenticated, use a loopback address", addr)
+		}
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 // Run serves a simulator with the given orgs (name → API key) on addr until
