@@ -16,6 +16,7 @@ func (s *Sim) routes() http.Handler {
 	api := func(pattern string, h apiHandler) { mux.Handle(pattern, s.api(pattern, h)) }
 
 	api("POST /api/v2/Gift/Transaction", s.postGiftTransaction)
+	api("POST /api/v2/Gift/Transactions", s.postGiftTransactions)
 	api("POST /api/Contact/Transaction", s.postContactTransaction)
 	api("GET /api/Gift/{id}", s.getGift)
 	api("GET /api/Gift/{transactionSource}/{transactionId}", s.getGiftByTransaction)
@@ -24,6 +25,7 @@ func (s *Sim) routes() http.Handler {
 	api("GET /api/Contact/{id}", s.getContact)
 	api("GET /api/Contact/{referenceSource}/{referenceId}", s.getContactByReference)
 	api("GET /api/Contact/Find", s.findContact)
+	api("GET /api/Contact/ByReference/{referenceId}", s.getContactByReferenceID)
 	api("PUT /api/Contact/{id}", s.putContact)
 	api("POST /api/Gift/Query/FullGift", s.queryGifts(true))
 	api("POST /api/Gift/Query", s.queryGifts(false))
@@ -92,7 +94,7 @@ func (s *Sim) api(pattern string, h apiHandler) http.Handler {
 var pathLiterals = func() map[string]string {
 	m := map[string]string{}
 	for _, l := range []string{"api", "v2", "Gift", "Contact", "Transaction", "Query", "FullGift", "FullContact",
-		"QueryOptions", "Organization", "Current", "Webhook", "Active", "ByContact", "Find"} {
+		"QueryOptions", "Organization", "Current", "Webhook", "Active", "ByContact", "ByReference", "Find", "Transactions"} {
 		m[strings.ToLower(l)] = l
 	}
 	return m
@@ -136,7 +138,7 @@ func canonicalPath(r *http.Request) {
 			if len(segs) == 3 {
 				fix(2)
 			}
-		case "bycontact":
+		case "bycontact", "byreference":
 			fix(2)
 		}
 	}

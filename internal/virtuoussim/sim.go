@@ -1,20 +1,3 @@
-// Package virtuoussim simulates the Virtuous CRM+ REST API closely enough
-// that Backstop's client, demo, end-to-end tests and benchmarks can run
-// against it on a machine that cannot reach Virtuous. It follows
-// shared/virtuous-api.md: gift and contact transactions land in a holding
-// state and only become records in a nightly batch; unmatched donors wait in
-// the Match Needed bucket (404 on lookup) until an administrator acts;
-// webhooks are delivered asynchronously with loss, duplicates, outages and
-// retries; queries, rate limits, error bodies and JSON shapes are the
-// documented ones, including the inconsistencies (timestamps with and
-// without a zone, two error body shapes, customFields as an array in the API
-// and an object in webhooks).
-//
-// Besides the Virtuous API, the handler serves a control API under /_sim/
-// that plays the Virtuous user and the operator: run the batch, move the
-// clock, resolve bucket items, edit records, inject faults, read counters.
-// The control API needs no key and is not rate limited; the simulator is
-// meant to listen on loopback only.
 package virtuoussim
 
 import (
