@@ -122,7 +122,13 @@ func TestWebhookOutageAndRetries(t *testing.T) {
 	if _, err := e.org.CreateGiftDirect(DirectGift{FirstName: "Back", LastName: "Soon", Amount: "2"}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Wait for both first attempts to fail inside the outage, then end it.
+	for deadline := time.Now().Add(5 * time.Second); e.org.Counters().WebhookFailedAttempts < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("first attempts never failed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	e.clock.Advance(2 * time.Hour)
 	e.waitIdle()
 	c = e.org.Counters()
