@@ -209,7 +209,7 @@ func (s *Sim) putGift(o *Org, w http.ResponseWriter, r *http.Request) {
 	if body.GiftDesignations != nil && e.Designations == nil {
 		ds := []DesignationInput{}
 		for _, d := range *body.GiftDesignations {
-			ds = append(ds, DesignationInput{ID: d.ProjectID, Name: d.Project, Code: d.ProjectCode, AmountDesignated: d.AmountDesignated})
+			ds = append(ds, DesignationInput{ID: int64(d.ProjectID), Name: d.Project, Code: d.ProjectCode, AmountDesignated: d.AmountDesignated})
 		}
 		e.Designations = &ds
 	}

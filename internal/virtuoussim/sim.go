@@ -102,7 +102,10 @@ func New(opts Options) *Sim {
 	return s
 }
 
-// Handler serves the Virtuous API and, under /_sim/, the control API.
+// Handler serves the Virtuous API and, under /_sim/, the control API. When
+// serving it yourself (httptest.NewServer), Close the Sim before the server:
+// Close releases requests hung by TimeoutRate, which a server's Close would
+// otherwise wait for.
 func (s *Sim) Handler() http.Handler { return s.handler }
 
 // Start listens on addr (for example "127.0.0.1:0") and serves Handler in the
