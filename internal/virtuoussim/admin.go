@@ -82,7 +82,7 @@ func (o *Org) applyGiftEdit(g *gift, e GiftEdit) error {
 			if err != nil {
 				return fmt.Errorf("designation amount: %v: %w", err, ErrInvalid)
 			}
-			p, ok := o.resolveProject(int64(d.ID), d.Name, d.Code)
+			p, ok := o.resolveProject(d.ID, d.Name, d.Code)
 			if !ok {
 				return fmt.Errorf("project %d: %w", d.ID, ErrNotFound)
 			}
@@ -303,7 +303,7 @@ func (o *Org) CreateGiftDirect(d DirectGift) (GiftSnapshot, error) {
 			return GiftSnapshot{}, fmt.Errorf("designation amount: %v: %w", err, ErrInvalid)
 		}
 		sum += a
-		tx.designations = append(tx.designations, designationTx{projectID: int64(di.ID), name: di.Name, code: di.Code, amount: a})
+		tx.designations = append(tx.designations, designationTx{projectID: di.ID, name: di.Name, code: di.Code, amount: a})
 	}
 	if len(tx.designations) > 0 && sum != amt {
 		return GiftSnapshot{}, fmt.Errorf("designations sum to %s, not %s: %w", formatDecimal(sum, cur), formatDecimal(amt, cur), ErrInvalid)

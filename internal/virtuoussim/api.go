@@ -16,6 +16,7 @@ func (s *Sim) routes() http.Handler {
 	api := func(pattern string, h apiHandler) { mux.Handle(pattern, s.api(pattern, h)) }
 
 	api("POST /api/v2/Gift/Transaction", s.postGiftTransaction)
+	api("POST /api/v2/Gift/Transactions", s.postGiftTransactions)
 	api("POST /api/Contact/Transaction", s.postContactTransaction)
 	api("GET /api/Gift/{id}", s.getGift)
 	api("GET /api/Gift/{transactionSource}/{transactionId}", s.getGiftByTransaction)
@@ -24,6 +25,7 @@ func (s *Sim) routes() http.Handler {
 	api("GET /api/Contact/{id}", s.getContact)
 	api("GET /api/Contact/{referenceSource}/{referenceId}", s.getContactByReference)
 	api("GET /api/Contact/Find", s.findContact)
+	api("GET /api/Contact/ByReference/{referenceId}", s.getContactByReferenceID)
 	api("PUT /api/Contact/{id}", s.putContact)
 	api("POST /api/Gift/Query/FullGift", s.queryGifts(true))
 	api("POST /api/Gift/Query", s.queryGifts(false))
@@ -38,8 +40,10 @@ func (s *Sim) routes() http.Handler {
 	api("PUT /api/Webhook/{id}", s.putWebhook)
 	api("DELETE /api/Webhook/{id}", s.deleteWebhook)
 	api("PUT /api/Webhook/{id}/Active", s.putWebhookActive)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		(*Org)(nil).writeError(w, http.StatusNotFound, styleLegacy, "No HTTP resource was found that matches the request URI '"+r.URL.Path+"'.")
+	// Unknown routes still need a key and spend the budget, as in ASP.NET
+	// where authorization runs before routing fails.
+	api("/api/", func(o *Org, w http.ResponseWriter, r *http.Request) {
+		o.writeError(w, http.StatusNotFound, styleLegacyMessage, "No HTTP resource was found that matches the request URI '"+r.URL.Path+"'.")
 	})
 
 	s.controlRoutes(mux)
@@ -75,7 +79,14 @@ func (s *Sim) api(pattern string, h apiHandler) http.Handler {
 				w.Header().Get("X-RateLimit-Limit")+" per hour.")
 			return
 		}
-		s.withFaults(o, w, r, func(w http.ResponseWriter, r *http.Request) { h(o, w, r) })
+		s.withFaults(o, w, r, func(w http.ResponseWriter, r *http.Request) {
+			// Handlers render while holding the org's lock; buffering the
+			// response and writing it after they return keeps a slow
+			// client from holding that lock while its socket drains.
+			rec := newRecorder()
+			h(o, rec, r)
+			rec.flushTo(w)
+		})
 	})
 }
 
@@ -83,7 +94,7 @@ func (s *Sim) api(pattern string, h apiHandler) http.Handler {
 var pathLiterals = func() map[string]string {
 	m := map[string]string{}
 	for _, l := range []string{"api", "v2", "Gift", "Contact", "Transaction", "Query", "FullGift", "FullContact",
-		"QueryOptions", "Organization", "Current", "Webhook", "Active", "ByContact", "Find"} {
+		"QueryOptions", "Organization", "Current", "Webhook", "Active", "ByContact", "ByReference", "Find", "Transactions"} {
 		m[strings.ToLower(l)] = l
 	}
 	return m
@@ -114,17 +125,21 @@ func canonicalPath(r *http.Request) {
 		fix(2)
 		fix(3)
 	}
+	// Third segments that could also be a transaction or reference source
+	// are only rewritten where the shape of the request rules that out.
 	if len(segs) > 2 {
 		switch strings.ToLower(segs[2]) {
 		case "query":
-			fix(2)
-			fix(3)
-		case "queryoptions", "current", "bycontact", "find":
-			fix(2)
-		case "transaction":
+			if r.Method == http.MethodPost {
+				fix(2)
+				fix(3)
+			}
+		case "queryoptions", "current", "find", "transaction":
 			if len(segs) == 3 {
 				fix(2)
 			}
+		case "bycontact", "byreference":
+			fix(2)
 		}
 	}
 	if len(segs) == 4 && strings.EqualFold(segs[1], "webhook") {

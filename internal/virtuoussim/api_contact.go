@@ -63,6 +63,27 @@ func (s *Sim) getContactByReference(o *Org, w http.ResponseWriter, r *http.Reque
 	s.writeContact(o, w, o.liveContact(c.id))
 }
 
+// getContactByReferenceID is GET /api/Contact/ByReference/{referenceId}:
+// the first contact holding that reference id under any source.
+func (s *Sim) getContactByReferenceID(o *Org, w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("referenceId")
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	var found *contact
+	for _, c := range o.contacts {
+		for _, ref := range c.references {
+			if ref.id == id && (found == nil || c.id < found.id) {
+				found = c
+			}
+		}
+	}
+	if found == nil {
+		o.writeError(w, http.StatusNotFound, styleVaried, fmt.Sprintf("Contact with reference id '%s' could not be found", id))
+		return
+	}
+	s.writeContact(o, w, o.liveContact(found.id))
+}
+
 // findContact is GET /api/Contact/Find?email= or
 // ?referenceSource=&referenceId= (exact matches only).
 func (s *Sim) findContact(o *Org, w http.ResponseWriter, r *http.Request) {

@@ -64,6 +64,83 @@ func (s *Sim) postGiftTransaction(o *Org, w http.ResponseWriter, r *http.Request
 	writeEmptyOK(w)
 }
 
+// giftTxBatchBody is the body of POST /api/v2/Gift/Transactions.
+type giftTxBatchBody struct {
+	TransactionSource flexString        `json:"transactionSource"`
+	Batch             flexString        `json:"batch"`
+	DefaultGiftDate   flexString        `json:"defaultGiftDate"`
+	DefaultGiftType   flexString        `json:"defaultGiftType"`
+	Transactions      []json.RawMessage `json:"transactions"`
+}
+
+// postGiftTransactions is POST /api/v2/Gift/Transactions: many gift
+// transactions at once, with top-level defaults for the source, batch, gift
+// date and type. How Virtuous reports a bad item is unconfirmed; the
+// simulator refuses the whole request with 400 naming every bad item, so a
+// client can never half-submit a batch without knowing.
+func (s *Sim) postGiftTransactions(o *Org, w http.ResponseWriter, r *http.Request) {
+	var body giftTxBatchBody
+	if !readJSON(o, w, r, &body) {
+		o.count(func(c *Counters) { c.Rejected++ })
+		return
+	}
+	if len(body.Transactions) == 0 {
+		o.writeError(w, http.StatusBadRequest, styleLegacy, "The request is invalid.",
+			fieldErr{"transactions", "REQUIRED", "At least one transaction is required."})
+		return
+	}
+	cfg := o.config()
+	today := o.now().Truncate(24 * time.Hour)
+	var txs []*giftTx
+	var bad []fieldErr
+	o.mu.RLock()
+	for i, raw := range body.Transactions {
+		var item giftTxBody
+		field := fmt.Sprintf("transactions[%d]", i)
+		if err := json.Unmarshal(raw, &item); err != nil {
+			bad = append(bad, fieldErr{field, "INVALID", err.Error()})
+			continue
+		}
+		if item.TransactionSource == "" {
+			item.TransactionSource = body.TransactionSource
+		}
+		if item.Batch == "" {
+			item.Batch = body.Batch
+		}
+		if item.GiftDate == "" {
+			item.GiftDate = body.DefaultGiftDate
+		}
+		if item.GiftType == "" {
+			item.GiftType = body.DefaultGiftType
+		}
+		if src, id := strings.TrimSpace(string(item.TransactionSource)), strings.TrimSpace(string(item.TransactionID)); src != "" && id != "" {
+			o.count(func(c *Counters) { c.TransactionPosts[txKey{src, id}.String()]++ })
+		}
+		tx, ierr := o.validateGiftTx(&item, cfg, today)
+		if ierr != nil {
+			msg := ierr.msg
+			if len(ierr.fields) > 0 {
+				msg = ierr.fields[0].message
+			}
+			bad = append(bad, fieldErr{field, "INVALID", msg})
+			continue
+		}
+		txs = append(txs, tx)
+	}
+	o.mu.RUnlock()
+	if len(bad) > 0 {
+		o.count(func(c *Counters) { c.Rejected++ })
+		o.writeError(w, http.StatusBadRequest, styleVaried, fmt.Sprintf("%d of %d transactions are invalid; none were accepted.", len(bad), len(body.Transactions)), bad...)
+		return
+	}
+	for _, tx := range txs {
+		if o.submitGift(tx) {
+			o.count(func(c *Counters) { c.Deduplicated++ })
+		}
+	}
+	writeEmptyOK(w)
+}
+
 func pathID(r *http.Request, name string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return id, err == nil && id > 0
@@ -132,7 +209,7 @@ func (s *Sim) putGift(o *Org, w http.ResponseWriter, r *http.Request) {
 	if body.GiftDesignations != nil && e.Designations == nil {
 		ds := []DesignationInput{}
 		for _, d := range *body.GiftDesignations {
-			ds = append(ds, DesignationInput{ID: d.ProjectID, Name: d.Project, Code: d.ProjectCode, AmountDesignated: d.AmountDesignated})
+			ds = append(ds, DesignationInput{ID: int64(d.ProjectID), Name: d.Project, Code: d.ProjectCode, AmountDesignated: d.AmountDesignated})
 		}
 		e.Designations = &ds
 	}

@@ -16,11 +16,18 @@ func (s *Sim) writeSubscription(w http.ResponseWriter, sub *subscription) {
 	writeJSON(w, http.StatusOK, b)
 }
 
+// postWebhook creates a subscription. Omitted event toggles are false, but
+// an omitted "active" is true: a subscription nobody switched off is on.
 func (s *Sim) postWebhook(o *Org, w http.ResponseWriter, r *http.Request) {
-	var sub subscription
-	if !readJSON(o, w, r, &sub) {
+	var body struct {
+		subscription
+		Active *bool `json:"active"`
+	}
+	if !readJSON(o, w, r, &body) {
 		return
 	}
+	sub := body.subscription
+	sub.Active = body.Active == nil || *body.Active
 	if !strings.HasPrefix(sub.PayloadURL, "http://") && !strings.HasPrefix(sub.PayloadURL, "https://") {
 		o.writeError(w, http.StatusBadRequest, styleVaried, "PayloadUrl must be an absolute http(s) URL.",
 			fieldErr{"payloadUrl", "INVALID", "PayloadUrl must be an absolute http(s) URL."})

@@ -234,3 +234,42 @@ func TestContactTransaction(t *testing.T) {
 		t.Errorf("events: %v", evs)
 	}
 }
+
+func TestBatchTransactionsEndpoint(t *testing.T) {
+	e := newEnv(t, Options{})
+	item := func(id string) map[string]any {
+		m := giftTxJSON("", id, id+"@example.org", "5.00")
+		delete(m, "transactionSource")
+		delete(m, "giftDate")
+		delete(m, "giftType")
+		return m
+	}
+	body := map[string]any{"transactionSource": "PartnerX-Stripe", "batch": "STRIPE-20240601",
+		"defaultGiftDate": "2024-06-01", "defaultGiftType": "Credit",
+		"transactions": []any{item("b1"), item("b2")}}
+	if r := e.do("POST", "/api/v2/Gift/Transactions", body); r.status != 200 || len(r.body) != 0 {
+		t.Fatalf("batch submit: %d %s", r.status, r.body)
+	}
+	bad := item("b3")
+	bad["amount"] = "abc"
+	body["transactions"] = []any{item("b4"), bad}
+	if r := e.do("POST", "/api/v2/Gift/Transactions", body); r.status != 400 || !containsFold(string(r.body), "transactions[1]") {
+		t.Fatalf("bad batch: %d %s", r.status, r.body)
+	}
+	e.org.RunBatch()
+	g, ok := e.org.GiftByTransaction("PartnerX-Stripe", "b2")
+	if !ok || g.GiftDate != "2024-06-01" || g.Batch != "STRIPE-20240601" || g.GiftType != "Credit" {
+		t.Fatalf("gift from batch = %+v", g)
+	}
+	if _, ok := e.org.GiftByTransaction("PartnerX-Stripe", "b4"); ok {
+		t.Error("a rejected batch was partly accepted")
+	}
+	r := e.do("GET", "/api/Contact/ByReference/donor-b1", nil)
+	if r.status != 200 || !containsFold(string(r.body), "b1@example.org") {
+		t.Errorf("by reference id: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/Contact/Find?email=B2@example.org", nil)
+	if r.status != 200 || !containsFold(string(r.body), "b2@example.org") {
+		t.Errorf("find by email: %d", r.status)
+	}
+}

@@ -55,11 +55,8 @@ func (s *Sim) withFaults(o *Org, w http.ResponseWriter, r *http.Request, next ht
 			body = body[:len(body)/2]
 			rec.h.Set("Content-Length", strconv.Itoa(len(body)))
 		}
-		for k, v := range rec.h {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.status)
-		w.Write(body)
+		rec.body.Truncate(len(body))
+		rec.flushTo(w)
 	default:
 		next(w, r)
 	}
@@ -114,3 +111,13 @@ func newRecorder() *recorder { return &recorder{h: http.Header{}, status: http.S
 func (r *recorder) Header() http.Header         { return r.h }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+// flushTo sends the recorded response to w.
+func (r *recorder) flushTo(w http.ResponseWriter) {
+	h := w.Header()
+	for k, v := range r.h {
+		h[k] = v
+	}
+	w.WriteHeader(r.status)
+	w.Write(r.body.Bytes())
+}

@@ -237,4 +237,6 @@ func countEvents(evs []map[string]any, name string) int {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-func containsFold(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}

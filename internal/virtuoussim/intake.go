@@ -112,7 +112,7 @@ func (o *Org) validateGiftTx(body *giftTxBody, cfg OrgConfig, today time.Time) (
 				fmt.Sprintf("designations[%d].amountDesignated", i), "INVALID", err.Error()}}}
 		}
 		sum += a
-		tx.designations = append(tx.designations, designationTx{projectID: int64(d.ID), name: d.Name, code: d.Code, amount: a})
+		tx.designations = append(tx.designations, designationTx{projectID: d.ID, name: d.Name, code: d.Code, amount: a})
 	}
 	if len(tx.designations) > 0 && sum != tx.amount {
 		return nil, &intakeError{styleVaried,

@@ -1,6 +1,7 @@
 package virtuoussim
 
 import (
+	"encoding/json"
 	"time"
 
 	"backstop/internal/money"
@@ -126,10 +127,26 @@ type Designation struct {
 // id, then code, then name; an unknown code or name creates the project,
 // which is what an org that lets imports add projects would see.
 type DesignationInput struct {
-	ID               flexInt       `json:"id"`
-	Name             string        `json:"name"`
-	Code             string        `json:"code"`
+	ID               int64         `json:"id,omitempty"`
+	Name             string        `json:"name,omitempty"`
+	Code             string        `json:"code,omitempty"`
 	AmountDesignated money.Decimal `json:"amountDesignated"`
+}
+
+// UnmarshalJSON accepts the id as a number or a string, as the spec's
+// "<integer>" placeholder invites.
+func (d *DesignationInput) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID               flexInt       `json:"id"`
+		Name             flexString    `json:"name"`
+		Code             flexString    `json:"code"`
+		AmountDesignated money.Decimal `json:"amountDesignated"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*d = DesignationInput{ID: int64(w.ID), Name: string(w.Name), Code: string(w.Code), AmountDesignated: w.AmountDesignated}
+	return nil
 }
 
 // GiftSnapshot is a copy of one gift for Go tests and the control API.

@@ -1,20 +1,3 @@
-// Package virtuoussim simulates the Virtuous CRM+ REST API closely enough
-// that Backstop's client, demo, end-to-end tests and benchmarks can run
-// against it on a machine that cannot reach Virtuous. It follows
-// shared/virtuous-api.md: gift and contact transactions land in a holding
-// state and only become records in a nightly batch; unmatched donors wait in
-// the Match Needed bucket (404 on lookup) until an administrator acts;
-// webhooks are delivered asynchronously with loss, duplicates, outages and
-// retries; queries, rate limits, error bodies and JSON shapes are the
-// documented ones, including the inconsistencies (timestamps with and
-// without a zone, two error body shapes, customFields as an array in the API
-// and an object in webhooks).
-//
-// Besides the Virtuous API, the handler serves a control API under /_sim/
-// that plays the Virtuous user and the operator: run the batch, move the
-// clock, resolve bucket items, edit records, inject faults, read counters.
-// The control API needs no key and is not rate limited; the simulator is
-// meant to listen on loopback only.
 package virtuoussim
 
 import (
@@ -119,12 +102,22 @@ func New(opts Options) *Sim {
 	return s
 }
 
-// Handler serves the Virtuous API and, under /_sim/, the control API.
+// Handler serves the Virtuous API and, under /_sim/, the control API. When
+// serving it yourself (httptest.NewServer), Close the Sim before the server:
+// Close releases requests hung by TimeoutRate, which a server's Close would
+// otherwise wait for.
 func (s *Sim) Handler() http.Handler { return s.handler }
 
 // Start listens on addr (for example "127.0.0.1:0") and serves Handler in the
-// background. It returns the base URL to give the client.
+// background. It returns the base URL to give the client. The control API
+// has no authentication, so the simulator only listens on loopback: an
+// address without a host (":8089") means 127.0.0.1, and any other host is
+// refused.
 func (s *Sim) Start(addr string) (string, error) {
+	addr, err := loopbackAddr(addr)
+	if err != nil {
+		return "", err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("virtuoussim: listen %s: %w", addr, err)
@@ -173,6 +166,23 @@ func (s *Sim) Close() error {
 		s.wg.Wait()
 	})
 	return err
+}
+
+func loopbackAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("virtuoussim: address %q: %w", addr, err)
+	}
+	switch host {
+	case "":
+		host = "127.0.0.1"
+	case "localhost":
+	default:
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return "", fmt.Errorf("virtuoussim: refusing to listen on %q: the control API is unauthenticated, use a loopback address", addr)
+		}
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 // Run serves a simulator with the given orgs (name → API key) on addr until
