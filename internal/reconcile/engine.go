@@ -182,3 +182,6 @@ func passIndex(p Pass) int {
 }
 
 func isWrongState(err error) bool { return errors.Is(err, derrors.WrongState) }
+
+// String is the pass's name.
+func (p Pass) String() string { return string(p) }

@@ -13,6 +13,10 @@ import (
 	"backstop/internal/store"
 )
 
+// lookupBatch is how many lookups are made before their results are
+// committed: small, so an interrupted pass wastes little of the rate budget.
+const lookupBatch = 50
+
 // stuck is Categories 1 and 2. Records submitted longer ago than stuck_after
 // that nothing has confirmed are looked up one by one by their external
 // reference: found → confirmed via reconciliation (the webhook was lost);
@@ -26,7 +30,7 @@ func (e *Engine) stuck(ctx context.Context, r *run) error {
 	via := inbound.Via{ConfirmedVia: record.ViaReconciliation, Actor: audit.ActorReconcile, Category: audit.CatStuck, Note: recoveredNote}
 	var after int64
 	for {
-		cands, err := e.Store.StuckCandidates(ctx, r.t.ID, cutoff, after, 200)
+		cands, err := e.Store.StuckCandidates(ctx, r.t.ID, cutoff, after, lookupBatch)
 		if err != nil || len(cands) == 0 {
 			return err
 		}
