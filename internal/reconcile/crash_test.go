@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"backstop/internal/apptest"
-	"backstop/internal/record"
 	"backstop/internal/reconcile"
+	"backstop/internal/record"
 	"backstop/internal/virtuoussim"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"backstop/internal/apptest"
 	"backstop/internal/money"
-	"backstop/internal/record"
 	"backstop/internal/reconcile"
+	"backstop/internal/record"
 	"backstop/internal/tenant"
 	"backstop/internal/virtuoussim"
 )

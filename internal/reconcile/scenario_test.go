@@ -9,8 +9,8 @@ import (
 
 	"backstop/internal/apptest"
 	"backstop/internal/dbtest"
-	"backstop/internal/record"
 	"backstop/internal/reconcile"
+	"backstop/internal/record"
 	"backstop/internal/virtuoussim"
 )
 
