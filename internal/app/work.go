@@ -52,7 +52,7 @@ func (a *App) NewWorkerClient(o WorkOptions) (*jobs.Client, error) {
 	ins := &lateInserter{}
 	eng := a.Engine(ins, o.Tune)
 	f := a.clients(o.Tune)
-	river.AddWorker(workers, &submit.Worker{Store: a.Store, Now: a.Now, Log: a.Log,
+	river.AddWorker(workers, &submit.Worker{Store: a.Store, Now: a.Now, Log: a.Log, Escalate: eng.Escalate,
 		Clients: func(ctx context.Context, t *tenant.Tenant) (submit.Client, error) { return f.Client(ctx, t) }})
 	river.AddWorker(workers, &inbound.ApplyWorker{Handler: eng.Inbound})
 	river.AddWorker(workers, &reconcile.PushWorker{Store: a.Store, Clients: f.Client, Now: a.Now})

@@ -91,6 +91,10 @@ type PassArgs struct {
 // Kind is the River job kind.
 func (PassArgs) Kind() string { return "reconcile" }
 
+// busyWait is how long a sequence waits for another run of one of its
+// passes to finish.
+var busyWait = 2 * time.Second
+
 func passOpts() *river.InsertOpts {
 	// The default unique states include completed: a sequence that already
 	// ran in this slot is not enqueued again.
@@ -110,8 +114,10 @@ type PassWorker struct {
 // saves its progress, so a timeout costs only the page in flight.
 func (w *PassWorker) Timeout(*river.Job[PassArgs]) time.Duration { return time.Hour }
 
-// Work runs each pass in order. A pass already run in this slot, or running
-// elsewhere, is skipped; a pass that ran out of budget ends the sequence
+// Work runs each pass in order. A pass already run in this slot is skipped.
+// A pass running elsewhere (another sequence of the same tenant) makes the
+// job wait and start over: the passes it already ran are then skipped, so
+// no period loses a pass. A pass that ran out of budget ends the sequence
 // (the rest would only fail the same way) and the next period resumes.
 func (w *PassWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	e := w.Engine
@@ -122,8 +128,10 @@ func (w *PassWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	for _, p := range job.Args.Passes {
 		run, err := e.Run(ctx, t, p, RunOpts{Trigger: "schedule", Slot: job.Args.Slot, Now: w.Now()})
 		switch {
-		case errors.Is(err, ErrBusy), errors.Is(err, store.ErrSlotTaken):
-			e.Log.Info("pass skipped", slog.String("tenant", t.Slug), slog.String("pass", string(p)), slog.String("reason", err.Error()))
+		case errors.Is(err, ErrBusy):
+			return river.JobSnooze(busyWait)
+		case errors.Is(err, store.ErrSlotTaken):
+			e.Log.Debug("pass already ran in this period", slog.String("tenant", t.Slug), slog.String("pass", string(p)), slog.String("slot", job.Args.Slot))
 		case err != nil && run != nil && run.Status == "partial":
 			return nil
 		case err != nil:

@@ -12,6 +12,7 @@ import (
 
 	"backstop/internal/audit"
 	"backstop/internal/derrors"
+	"backstop/internal/escalate"
 	"backstop/internal/record"
 	"backstop/internal/store"
 	"backstop/internal/tenant"
@@ -30,6 +31,9 @@ type Worker struct {
 	Clients func(ctx context.Context, t *tenant.Tenant) (Client, error)
 	Now     func() time.Time
 	Log     *slog.Logger
+	// Escalate raises the engineering escalation for failed records (once
+	// per tenant and day); nil skips it.
+	Escalate *escalate.Raiser
 }
 
 // retryable is implemented by errors a later attempt may cure (429, 5xx,
@@ -110,7 +114,17 @@ func (w *Worker) failed(ctx context.Context, job *river.Job[Args], rec *record.R
 	if errors.Is(err, derrors.WrongState) {
 		return nil
 	}
-	return err
+	if err != nil || w.Escalate == nil {
+		return err
+	}
+	// Every failed record needs a person: the spec's "any non-zero count".
+	// The escalation is recorded once a day; a failure to raise it must not
+	// undo the record's outcome, so it is logged, not returned.
+	note := fmt.Sprintf("a record failed submission to Virtuous (record %d, %s): %s", rec.ID, rec.PlatformID, msg)
+	if err := w.Escalate.Raise(ctx, rec.TenantID, escalate.FailedRecords, now, note, map[string]any{"record_id": rec.ID}); err != nil {
+		w.Log.Error("raise escalation", slog.Int64("record", rec.ID), slog.Any("error", err))
+	}
+	return nil
 }
 
 func (w *Worker) noteRetry(ctx context.Context, job *river.Job[Args], rec *record.Record, now time.Time, cause error) error {
