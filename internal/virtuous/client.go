@@ -85,10 +85,17 @@ func redactedKey(k string) string {
 	return "[redacted]"
 }
 
+// redactURL shows a URL without its password, query or fragment, any of
+// which could carry a credential pasted in by mistake.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "(invalid)"
+		return "(invalid URL)"
+	}
+	hadQuery := u.RawQuery != "" || u.ForceQuery
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	if hadQuery {
+		return u.Redacted() + "?…"
 	}
 	return u.Redacted()
 }
@@ -143,6 +150,9 @@ func New(cfg Config) (*Client, error) {
 
 // String describes c without its API key.
 func (c *Client) String() string { return "virtuous.Client(" + redactURL(c.base) + ")" }
+
+// GoString is String, so that %#v does not print the key either.
+func (c *Client) GoString() string { return c.String() }
 
 // Calls is the number of HTTP requests this client has sent, retries
 // included; reconciliation runs report it as their API cost.

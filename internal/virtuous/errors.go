@@ -110,9 +110,9 @@ func newAPIError(method, path string, status int, body []byte, secret string) *A
 	e.Body = truncate(string(body), maxErrorBody)
 	if secret != "" {
 		r := strings.NewReplacer(secret, "[redacted]")
-		e.Message, e.Body = r.Replace(e.Message), r.Replace(e.Body)
-		for i := range e.Details {
-			e.Details[i].Message = r.Replace(e.Details[i].Message)
+		e.Code, e.Message, e.Body = r.Replace(e.Code), r.Replace(e.Message), r.Replace(e.Body)
+		for i, d := range e.Details {
+			e.Details[i] = ErrorDetail{Field: r.Replace(d.Field), Code: r.Replace(d.Code), Message: r.Replace(d.Message)}
 		}
 	}
 	return e
@@ -155,6 +155,9 @@ func parseErrorBody(body []byte) (code, message string, details []ErrorDetail) {
 	}
 	details = append(details, fieldErrors(env.Errors)...)
 	details = append(details, fieldErrors(env.ModelState)...)
+	if len(details) == 0 {
+		details = nil
+	}
 	return truncate(code, 100), truncate(message, 500), details
 }
 
