@@ -188,7 +188,8 @@ func (c *Client) do(ctx context.Context, r call) ([]byte, error) {
 			slog.String("method", r.method), slog.String("path", r.path), slog.Int("attempt", n),
 			slog.Duration("wait", wait), slog.Any("error", err))
 		if werr := sleep(ctx, wait); werr != nil {
-			return nil, fmt.Errorf("virtuous: %s %s: %w while waiting to retry after: %v", r.method, r.path, werr, err)
+			// Both stay matchable: the caller's cancellation and the failure it cut short.
+			return nil, fmt.Errorf("%w; stopped waiting to retry: %w", err, werr)
 		}
 	}
 }
@@ -214,8 +215,15 @@ func (c *Client) attempt(ctx context.Context, r call, n int) ([]byte, time.Durat
 		return nil, c.transportWait(ctx, err, n), c.transportError(ctx, r, err)
 	}
 	defer resp.Body.Close()
+	return c.response(ctx, r, resp, n, start)
+}
+
+// response reads one answer: it reports the rate headers to the budget
+// before anything else (even a failed read spent the call), then sorts the
+// status into success, a retry after some wait, or a final *APIError.
+func (c *Client) response(ctx context.Context, r call, resp *http.Response, n int, start time.Time) ([]byte, time.Duration, error) {
 	info := parseRateInfo(resp.Header, resp.StatusCode, time.Now())
-	if c.budget != nil && (info.HasHeaders || resp.StatusCode == http.StatusTooManyRequests) {
+	if c.budget != nil && info.observable() {
 		c.budget.Observe(ctx, info)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -232,10 +240,10 @@ func (c *Client) attempt(ctx context.Context, r call, n int) ([]byte, time.Durat
 		return body, 0, nil
 	}
 	e := newAPIError(r.method, r.path, resp.StatusCode, body, c.key)
-	if !e.Retryable() {
+	switch {
+	case !e.Retryable():
 		return nil, noRetry, e
-	}
-	if e.Status == http.StatusTooManyRequests {
+	case e.Status == http.StatusTooManyRequests:
 		e.RetryAfter = info.RetryAfter
 		return nil, c.rateLimitWait(info, n), e
 	}

@@ -358,6 +358,18 @@ func TestLookupNotFound(t *testing.T) {
 	}
 }
 
+func TestLookupEmptySuccessIsAnError(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{"", "null", "  \n", "<html>"} {
+		srv, _ := serve(t, respond(200, body))
+		c := newClient(t, srv.URL)
+		g, ok, err := c.Gift(testCtx(t), 1)
+		if err == nil || ok || g != nil {
+			t.Errorf("200 with %q: got %v %v %v, want an error", body, g, ok, err)
+		}
+	}
+}
+
 func TestSubmitNotFoundIsAnError(t *testing.T) {
 	t.Parallel()
 	srv, _ := serve(t, respond(404, ""))
@@ -517,14 +529,14 @@ func TestTimeoutsAreRetried(t *testing.T) {
 		}
 		io.WriteString(w, `{"id":9}`)
 	})
-	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = 200 * time.Millisecond })
+	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = 500 * time.Millisecond })
 	start := time.Now()
 	g, ok, err := c.Gift(testCtx(t), 9)
 	if err != nil || !ok || g.ID != 9 {
 		t.Fatalf("got %v %v %v, want gift 9 after a retry", g, ok, err)
 	}
 	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("took %v, want about one 200ms timeout", took)
+		t.Errorf("took %v, want about one 500ms timeout", took)
 	}
 	if rec.count() != 2 {
 		t.Errorf("got %d requests, want 2", rec.count())
@@ -604,6 +616,25 @@ func TestCancelStopsPromptly(t *testing.T) {
 		}
 		if rec.count() < 1 {
 			t.Errorf("got %d requests, want at least 1", rec.count())
+		}
+	})
+	t.Run("DuringRetryAfter", func(t *testing.T) {
+		t.Parallel()
+		srv, rec := serve(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+			w.Header().Set("Retry-After", "10")
+			w.WriteHeader(429)
+		})
+		c := newClient(t, srv.URL)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start := time.Now()
+		err := c.SubmitGift(ctx, map[string]string{})
+		var ae *APIError
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &ae) || ae.Status != 429 {
+			t.Errorf("got %v, want the cancellation and the 429 it cut short", err)
+		}
+		if took := time.Since(start); took > 2*time.Second || rec.count() != 1 {
+			t.Errorf("took %v and %d requests, want a prompt stop after 1", took, rec.count())
 		}
 	})
 	t.Run("DuringRequest", func(t *testing.T) {
@@ -729,7 +760,8 @@ func TestParseRateInfo(t *testing.T) {
 		{"All", map[string]string{"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "12", "X-RateLimit-Reset": "1772370000"},
 			RateInfo{Status: 200, Limit: 5000, Remaining: 12, Reset: time.Unix(1772370000, 0), HasHeaders: true}},
 		{"ResetAsDelta", map[string]string{"X-RateLimit-Reset": "90"},
-			RateInfo{Status: 200, Reset: now.Add(90 * time.Second), HasHeaders: true}},
+			RateInfo{Status: 200, Reset: now.Add(90 * time.Second)}},
+		{"LimitOnlyIsNotZeroRemaining", map[string]string{"X-RateLimit-Limit": "1500"}, RateInfo{Status: 200, Limit: 1500}},
 		{"NegativeRemaining", map[string]string{"X-RateLimit-Remaining": "-3"}, RateInfo{Status: 200, HasHeaders: true}},
 		{"Garbage", map[string]string{"X-RateLimit-Limit": "lots", "Retry-After": "soon"}, RateInfo{Status: 200}},
 		{"RetryAfterSeconds", map[string]string{"Retry-After": "7"}, RateInfo{Status: 200, RetryAfter: 7 * time.Second}},
