@@ -104,6 +104,12 @@ func TestErrorBodies(t *testing.T) {
 			wantMessage: `{"error":`,
 		},
 		{
+			name: "OddTypes", status: 400,
+			body:     `{"error":{"code":400,"message":"Invalid","details":[{"field":"amount","code":7,"message":null}]},"error_description":5}`,
+			wantCode: "400", wantMessage: "Invalid",
+			wantDetails: []ErrorDetail{{Field: "amount", Code: "7"}},
+		},
+		{
 			name: "ErrorsArray", status: 400, body: `{"errors":["first","second"]}`,
 			wantCode: "BAD_REQUEST", wantMessage: "Bad Request",
 			wantDetails: []ErrorDetail{{Message: "first"}, {Message: "second"}},
@@ -172,6 +178,41 @@ func TestAPIErrorKinds(t *testing.T) {
 				t.Errorf("%d: got errors.Is(%v) = %v, want %v", tt.status, k, got, want)
 			}
 		}
+	}
+}
+
+func TestKeyRedactedBeforeTruncation(t *testing.T) {
+	t.Parallel()
+	// The key straddles every cut: the message's 500 bytes and the body's 2048.
+	for _, at := range []int{490, 495, 499, 2040, 2045} {
+		body := strings.Repeat("a", at) + testKey + strings.Repeat("b", 3000)
+		e := newAPIError("GET", "/api/Gift/1", 500, []byte(body), testKey)
+		for _, part := range []string{testKey[:8], testKey[len(testKey)-8:]} {
+			if strings.Contains(e.Message, part) || strings.Contains(e.Body, part) || strings.Contains(e.Error(), part) {
+				t.Errorf("key at %d: a piece of it (%q) survived truncation", at, part)
+			}
+		}
+	}
+	escaped := `{"error":"Bad","error_description":"token vk_live_S3CRET\u002d7f1c9a2b"}`
+	if e := newAPIError("GET", "/x", 400, []byte(escaped), testKey); strings.Contains(e.Error(), testKey) {
+		t.Errorf("a JSON-escaped key survived: %s", e.Error())
+	}
+}
+
+func TestErrorDetailsAreBounded(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(`{"errors":{`)
+	for i := range 500 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"f%03d":["%s"]`, i, strings.Repeat("x", 1000))
+	}
+	b.WriteString(`}}`)
+	e := newAPIError("POST", "/api/v2/Gift/Transactions", 400, []byte(b.String()), testKey)
+	if len(e.Details) != maxDetails || len(e.Error()) > 20000 {
+		t.Errorf("got %d details and an error of %d bytes, want %d and a bounded text", len(e.Details), len(e.Error()), maxDetails)
 	}
 }
 
@@ -281,4 +322,26 @@ func (s *syncWriter) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.(*bytes.Buffer).String()
+}
+
+// FuzzErrorBody checks that no body, however shaped, panics the parser or
+// gets the key into an error's text.
+func FuzzErrorBody(f *testing.F) {
+	for _, s := range []string{
+		`{"error":{"code":"NOT_FOUND","message":"m","details":[{"field":"f","code":"c","message":"m"}]}}`,
+		`{"error":"NotFound","error_description":"d","errors":{"f":["a","b"]},"message":"m"}`,
+		`{"Message":"m","modelState":{"f":["x"]}}`, "Authorization has been denied for this request.",
+		`"quoted"`, "<html>", "",
+	} {
+		f.Add([]byte(s), 0)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, at int) {
+		// Plant the key somewhere in the body.
+		at = min(max(at, 0), len(body))
+		planted := append(append(append([]byte(nil), body[:at]...), testKey...), body[at:]...)
+		e := newAPIError("POST", "/api/v2/Gift/Transaction", 400, planted, testKey)
+		if strings.Contains(e.Error(), testKey) {
+			t.Fatalf("key in error text: %s", e.Error())
+		}
+	})
 }
