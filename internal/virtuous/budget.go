@@ -18,27 +18,34 @@ type Budget interface {
 	// resets; the client then sends nothing and returns that error.
 	Reserve(ctx context.Context) error
 	// Observe corrects the budget from a response: it is called after every
-	// response that carried X-RateLimit-* headers, and after every 429.
+	// response that carried any X-RateLimit-* header, and after every 429.
 	Observe(ctx context.Context, r RateInfo)
 }
 
 // RateInfo is what one response said about the rate limit.
 type RateInfo struct {
-	Limit      int           // X-RateLimit-Limit (0 when absent)
-	Remaining  int           // X-RateLimit-Remaining (meaningful only with HasHeaders)
-	Reset      time.Time     // X-RateLimit-Reset (zero when absent)
-	RetryAfter time.Duration // Retry-After (0 when absent)
+	Limit      int           // X-RateLimit-Limit; 0 when absent
+	Remaining  int           // X-RateLimit-Remaining; meaningful only when HasHeaders
+	Reset      time.Time     // X-RateLimit-Reset; zero when absent
+	RetryAfter time.Duration // Retry-After; 0 when absent
 	Status     int           // the response's HTTP status
-	// HasHeaders reports whether any X-RateLimit-* header was present and
-	// readable; a 429 may arrive without them.
+	// HasHeaders reports whether the response carried a readable
+	// X-RateLimit-Remaining, the count a budget corrects itself from. A 429
+	// may arrive without it, and a response with only a limit or a reset
+	// must not be read as "0 remaining".
 	HasHeaders bool
+}
+
+// observable reports whether a response says anything a Budget can use.
+func (r RateInfo) observable() bool {
+	return r.HasHeaders || r.Limit > 0 || !r.Reset.IsZero() || r.Status == http.StatusTooManyRequests
 }
 
 // parseRateInfo reads the rate-limit headers of a response received at now.
 func parseRateInfo(h http.Header, status int, now time.Time) RateInfo {
 	ri := RateInfo{Status: status}
 	if n, ok := headerInt(h, "X-RateLimit-Limit"); ok {
-		ri.Limit, ri.HasHeaders = clampInt(n), true
+		ri.Limit = clampInt(n)
 	}
 	if n, ok := headerInt(h, "X-RateLimit-Remaining"); ok {
 		ri.Remaining, ri.HasHeaders = clampInt(n), true
@@ -51,7 +58,6 @@ func parseRateInfo(h http.Header, status int, now time.Time) RateInfo {
 		} else {
 			ri.Reset = time.Unix(n, 0)
 		}
-		ri.HasHeaders = true
 	}
 	ri.RetryAfter = retryAfter(h.Get("Retry-After"), now)
 	return ri

@@ -85,10 +85,17 @@ func redactedKey(k string) string {
 	return "[redacted]"
 }
 
+// redactURL shows a URL without its password, query or fragment, any of
+// which could carry a credential pasted in by mistake.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "(invalid)"
+		return "(invalid URL)"
+	}
+	hadQuery := u.RawQuery != "" || u.ForceQuery
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	if hadQuery {
+		return u.Redacted() + "?…"
 	}
 	return u.Redacted()
 }
@@ -144,6 +151,9 @@ func New(cfg Config) (*Client, error) {
 // String describes c without its API key.
 func (c *Client) String() string { return "virtuous.Client(" + redactURL(c.base) + ")" }
 
+// GoString is String, so that %#v does not print the key either.
+func (c *Client) GoString() string { return c.String() }
+
 // Calls is the number of HTTP requests this client has sent, retries
 // included; reconciliation runs report it as their API cost.
 func (c *Client) Calls() int64 { return c.calls.Load() }
@@ -178,7 +188,8 @@ func (c *Client) do(ctx context.Context, r call) ([]byte, error) {
 			slog.String("method", r.method), slog.String("path", r.path), slog.Int("attempt", n),
 			slog.Duration("wait", wait), slog.Any("error", err))
 		if werr := sleep(ctx, wait); werr != nil {
-			return nil, fmt.Errorf("virtuous: %s %s: %w while waiting to retry after: %v", r.method, r.path, werr, err)
+			// Both stay matchable: the caller's cancellation and the failure it cut short.
+			return nil, fmt.Errorf("%w; stopped waiting to retry: %w", err, werr)
 		}
 	}
 }
@@ -204,8 +215,15 @@ func (c *Client) attempt(ctx context.Context, r call, n int) ([]byte, time.Durat
 		return nil, c.transportWait(ctx, err, n), c.transportError(ctx, r, err)
 	}
 	defer resp.Body.Close()
+	return c.response(ctx, r, resp, n, start)
+}
+
+// response reads one answer: it reports the rate headers to the budget
+// before anything else (even a failed read spent the call), then sorts the
+// status into success, a retry after some wait, or a final *APIError.
+func (c *Client) response(ctx context.Context, r call, resp *http.Response, n int, start time.Time) ([]byte, time.Duration, error) {
 	info := parseRateInfo(resp.Header, resp.StatusCode, time.Now())
-	if c.budget != nil && (info.HasHeaders || resp.StatusCode == http.StatusTooManyRequests) {
+	if c.budget != nil && info.observable() {
 		c.budget.Observe(ctx, info)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -222,10 +240,10 @@ func (c *Client) attempt(ctx context.Context, r call, n int) ([]byte, time.Durat
 		return body, 0, nil
 	}
 	e := newAPIError(r.method, r.path, resp.StatusCode, body, c.key)
-	if !e.Retryable() {
+	switch {
+	case !e.Retryable():
 		return nil, noRetry, e
-	}
-	if e.Status == http.StatusTooManyRequests {
+	case e.Status == http.StatusTooManyRequests:
 		e.RetryAfter = info.RetryAfter
 		return nil, c.rateLimitWait(info, n), e
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 // SubmitGift posts one Gift Transaction (POST /api/v2/Gift/Transaction).
-// body is a *GiftTransaction or the platform's own JSON (a json.RawMessage is
-// sent byte for byte). A 2xx means Virtuous accepted it into the holding
+// body is a *GiftTransaction or the platform's own JSON (a json.RawMessage or
+// []byte is sent byte for byte). A 2xx means Virtuous accepted it into the holding
 // state; it returns no gift id, and whatever body it sends is ignored.
 //
 // Retrying the POST is safe: Virtuous dedupes Transactions on
@@ -147,6 +147,10 @@ func get[T any](ctx context.Context, c *Client, path string) (*T, bool, error) {
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	// A 200 without an object would otherwise read as a found record with id 0.
+	if b := bytes.TrimSpace(body); len(b) == 0 || string(b) == "null" {
+		return nil, false, fmt.Errorf("virtuous: GET %s: 200 with an empty body", path)
 	}
 	var v T
 	if err := json.Unmarshal(body, &v); err != nil {

@@ -100,22 +100,27 @@ var statusCodes = map[int]string{
 	429: "TOO_MANY_REQUESTS",
 }
 
-// newAPIError builds the error for a response, with secret redacted from
-// everything taken from the body.
+// newAPIError builds the error for a response. The secret is redacted from
+// the raw body and again from the fields parsed out of it (JSON escapes
+// could hide it from the first pass), before anything is truncated, so that
+// no cut can leave part of it behind.
 func newAPIError(method, path string, status int, body []byte, secret string) *APIError {
-	e := &APIError{Status: status, Method: method, Path: path}
-	e.Code, e.Message, e.Details = parseErrorBody(body)
-	e.Code = cmp.Or(e.Code, statusCodes[status])
-	e.Message = cmp.Or(e.Message, http.StatusText(status))
-	e.Body = truncate(string(body), maxErrorBody)
+	redact := func(s string) string { return s }
 	if secret != "" {
-		r := strings.NewReplacer(secret, "[redacted]")
-		e.Message, e.Body = r.Replace(e.Message), r.Replace(e.Body)
-		for i := range e.Details {
-			e.Details[i].Message = r.Replace(e.Details[i].Message)
-		}
+		body = bytes.ReplaceAll(body, []byte(secret), []byte("[redacted]"))
+		redact = strings.NewReplacer(secret, "[redacted]").Replace
 	}
-	return e
+	code, message, details := parseErrorBody(body)
+	for i, d := range details {
+		details[i] = ErrorDetail{Field: redact(d.Field), Code: redact(d.Code), Message: redact(d.Message)}
+	}
+	return &APIError{
+		Status: status, Method: method, Path: path,
+		Code:    cmp.Or(truncate(redact(code), 100), statusCodes[status]),
+		Message: cmp.Or(truncate(redact(message), 500), http.StatusText(status)),
+		Details: details,
+		Body:    truncate(string(body), maxErrorBody),
+	}
 }
 
 // parseErrorBody reads every error shape Virtuous is known to send:
@@ -133,7 +138,7 @@ func parseErrorBody(body []byte) (code, message string, details []ErrorDetail) {
 	}
 	var env struct {
 		Error            json.RawMessage `json:"error"`
-		ErrorDescription string          `json:"error_description"`
+		ErrorDescription json.RawMessage `json:"error_description"`
 		Message          json.RawMessage `json:"message"`
 		Errors           json.RawMessage `json:"errors"`
 		ModelState       json.RawMessage `json:"modelState"`
@@ -141,21 +146,41 @@ func parseErrorBody(body []byte) (code, message string, details []ErrorDetail) {
 	if body[0] != '{' || json.Unmarshal(body, &env) != nil {
 		return "", plainMessage(body), nil
 	}
-	message = cmp.Or(env.ErrorDescription, jsonText(env.Message))
+	message = cmp.Or(jsonText(env.ErrorDescription), jsonText(env.Message))
 	var target struct {
 		Code    json.RawMessage `json:"code"`
 		Message json.RawMessage `json:"message"`
-		Details []ErrorDetail   `json:"details"`
+		Details []struct {
+			Field, Code, Message looseString
+		} `json:"details"`
 	}
-	if e := bytes.TrimSpace(env.Error); len(e) > 0 && e[0] == '{' && json.Unmarshal(e, &target) == nil {
-		code, details = jsonText(target.Code), target.Details
-		message = cmp.Or(jsonText(target.Message), message)
+	if e := bytes.TrimSpace(env.Error); len(e) > 0 && e[0] == '{' {
+		json.Unmarshal(e, &target) // a part that does not fit stays empty
+		code, message = jsonText(target.Code), cmp.Or(jsonText(target.Message), message)
+		for _, d := range target.Details {
+			details = append(details, ErrorDetail{Field: string(d.Field), Code: string(d.Code), Message: string(d.Message)})
+		}
 	} else {
 		code = jsonText(env.Error)
 	}
 	details = append(details, fieldErrors(env.Errors)...)
 	details = append(details, fieldErrors(env.ModelState)...)
-	return truncate(code, 100), truncate(message, 500), details
+	return code, message, capDetails(details)
+}
+
+// maxDetails bounds the field errors kept, so that one 400 about a huge
+// batch cannot make an error message of unbounded length.
+const maxDetails = 50
+
+func capDetails(ds []ErrorDetail) []ErrorDetail {
+	if len(ds) == 0 {
+		return nil
+	}
+	ds = ds[:min(len(ds), maxDetails)]
+	for i, d := range ds {
+		ds[i] = ErrorDetail{Field: truncate(d.Field, 100), Code: truncate(d.Code, 100), Message: truncate(d.Message, 300)}
+	}
+	return ds
 }
 
 // fieldErrors reads {field: [msgs]} (or {field: msg}, or [msgs]) as details,
@@ -200,10 +225,10 @@ func plainMessage(body []byte) string {
 		return ""
 	}
 	if body[0] == '"' {
-		return truncate(jsonText(body), 500)
+		return jsonText(body)
 	}
 	line, _, _ := strings.Cut(string(body), "\n")
-	return truncate(strings.TrimSpace(line), 500)
+	return strings.TrimSpace(line)
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

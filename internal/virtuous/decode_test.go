@@ -1,0 +1,443 @@
+package virtuous
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"backstop/internal/money"
+)
+
+func utc(y int, mo time.Month, d, h, mi, s, ns int) Time {
+	return Time{time.Date(y, mo, d, h, mi, s, ns, time.UTC)}
+}
+
+func TestDecodeGiftFixture(t *testing.T) {
+	t.Parallel()
+	var got Gift
+	if err := json.Unmarshal(fixture(t, "gift.json"), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := Gift{
+		ID: 1, ContactID: 1, ContactName: "Test Contact", ContactURL: "/api/Contact/1",
+		GiftType: "Cash", GiftTypeFormatted: "Cash", GiftDate: utc(2023, 12, 7, 0, 0, 0, 0), GiftDateFormatted: "12/7/2023",
+		Amount: "10.5", CurrencyCode: "USD", ExchangeRate: "1.0", BaseCurrencyCode: "USD",
+		CreateDateTimeUTC: utc(2023, 12, 7, 16, 10, 47, 17e6), CreatedByUser: "Test User",
+		ModifiedDateTimeUTC: utc(2023, 12, 7, 16, 10, 47, 30e6), ModifiedByUser: "Test User",
+		GiftDesignations: []Designation{}, CustomFields: CustomFields{},
+		GiftURL: "/api/Gift/1", IsTaxDeductible: true,
+	}
+	if d := cmp.Diff(want, got, timeEq); d != "" {
+		t.Errorf("gift mismatch (-want +got):\n%s", d)
+	}
+	if minor, err := got.Amount.Minor(got.CurrencyCode); err != nil || minor != 1050 {
+		t.Errorf("got amount %d cents (%v), want 1050", minor, err)
+	}
+}
+
+func TestDecodeContactFixture(t *testing.T) {
+	t.Parallel()
+	var got Contact
+	if err := json.Unmarshal(fixture(t, "contact.json"), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := Contact{
+		ID: 1, ContactType: "Organization", IsPrivate: true, Name: "Test Contact",
+		Address: &Address{
+			ID: 800, Address1: "123 test street", IsPrimary: true,
+			CreateDateTimeUTC:   utc(2023, 11, 30, 14, 20, 56, 340e6),
+			ModifiedDateTimeUTC: utc(2023, 11, 30, 14, 20, 56, 353333300),
+		},
+		ContactIndividuals: []Individual{{
+			ID: 2, ContactID: 1, FirstName: "Test", LastName: "Individual", IsPrimary: true,
+			ContactMethods: []ContactMethod{{ID: 2081, Type: "Work Email", Value: "email@test.com", IsPrimary: true}},
+		}},
+		ContactReferences: []Reference{}, ContactGiftsURL: "/api/Gift/ByContact/1",
+		CreateDateTimeUTC:   utc(2023, 11, 30, 14, 20, 56, 277e6),
+		ModifiedDateTimeUTC: utc(2023, 11, 30, 14, 20, 56, 353e6),
+		CustomFields:        CustomFields{},
+	}
+	if d := cmp.Diff(want, got, timeEq); d != "" {
+		t.Errorf("contact mismatch (-want +got):\n%s", d)
+	}
+	if got.PrimaryEmail() != "email@test.com" || got.PrimaryPhone() != "" {
+		t.Errorf("got email %q phone %q, want email@test.com and none", got.PrimaryEmail(), got.PrimaryPhone())
+	}
+}
+
+func TestDecodeQueryResponse(t *testing.T) {
+	t.Parallel()
+	body := `{"list":[` + string(fixture(t, "gift.json")) + `,{"id":2,"amount":"19.99","transactionSource":"S","transactionId":"pi_2"}],"total":1234}`
+	var p Page[Gift]
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 1234 || len(p.List) != 2 || p.List[1].TransactionID != "pi_2" || p.List[1].Amount != "19.99" {
+		t.Errorf("got %+v, want total 1234 and two gifts", p)
+	}
+}
+
+func TestDecodeQueryOptionsFixture(t *testing.T) {
+	t.Parallel()
+	var got QueryOptions
+	if err := json.Unmarshal(fixture(t, "query_options.json"), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := QueryOptions{Options: []QueryOption{{
+		Parameter: "Last Modified Date", Type: "Date",
+		OperatorOptions: []OperatorOption{{Operator: "OnOrAfter", ValueRequired: true}},
+		ValueOptions:    []string{"Today", "Yesterday", "30 Days Ago", "…"},
+	}}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("query options mismatch (-want +got):\n%s", d)
+	}
+}
+
+func TestQueryBodyMatchesDoc(t *testing.T) {
+	t.Parallel()
+	q := Query{
+		Groups: []Group{{Conditions: []Condition{
+			ModifiedOnOrAfter(time.Date(2024, 6, 1, 23, 59, 0, 0, time.UTC)),
+			{Parameter: "Transaction Source", Operator: "Is", Value: "PartnerX-Stripe"},
+		}}},
+		SortBy: "Gift Date",
+	}
+	got, err := json.Marshal(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := jsonDiff(t, got, fixture(t, "query_request.json")); d != "" {
+		t.Errorf("query body differs from the doc (-want +got):\n%s", d)
+	}
+}
+
+func TestTimeLayouts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{`"2023-12-07T16:10:47"`, time.Date(2023, 12, 7, 16, 10, 47, 0, time.UTC)},
+		{`"2023-12-07T16:10:47.0"`, time.Date(2023, 12, 7, 16, 10, 47, 0, time.UTC)},
+		{`"2023-12-07T16:10:47.03"`, time.Date(2023, 12, 7, 16, 10, 47, 30e6, time.UTC)},
+		{`"2023-12-07T16:10:47.017"`, time.Date(2023, 12, 7, 16, 10, 47, 17e6, time.UTC)},
+		{`"2023-12-07T16:10:47.0170"`, time.Date(2023, 12, 7, 16, 10, 47, 17e6, time.UTC)},
+		{`"2023-12-07T16:10:47.01701"`, time.Date(2023, 12, 7, 16, 10, 47, 17010e3, time.UTC)},
+		{`"2023-11-30T14:20:56.353333"`, time.Date(2023, 11, 30, 14, 20, 56, 353333e3, time.UTC)},
+		{`"2023-11-30T14:20:56.3533333"`, time.Date(2023, 11, 30, 14, 20, 56, 353333300, time.UTC)},
+		{`"2023-12-08T16:56:52Z"`, time.Date(2023, 12, 8, 16, 56, 52, 0, time.UTC)},
+		{`"2023-12-08T16:56:52.6Z"`, time.Date(2023, 12, 8, 16, 56, 52, 600e6, time.UTC)},
+		{`"2023-12-08T16:56:52.6126031Z"`, time.Date(2023, 12, 8, 16, 56, 52, 612603100, time.UTC)},
+		{`"2023-12-08T11:56:52.61-05:00"`, time.Date(2023, 12, 8, 16, 56, 52, 610e6, time.UTC)},
+		{`"2023-12-08T17:56:52+0100"`, time.Date(2023, 12, 8, 16, 56, 52, 0, time.UTC)},
+		{`"2023-12-08 16:56:52"`, time.Date(2023, 12, 8, 16, 56, 52, 0, time.UTC)},
+		{`"2023-12-07"`, time.Date(2023, 12, 7, 0, 0, 0, 0, time.UTC)},
+		{`"12/7/2023"`, time.Date(2023, 12, 7, 0, 0, 0, 0, time.UTC)},
+		{`null`, time.Time{}},
+		{`""`, time.Time{}},
+		{`"  "`, time.Time{}},
+	}
+	for _, tt := range tests {
+		var got Time
+		if err := json.Unmarshal([]byte(tt.in), &got); err != nil {
+			t.Errorf("%s: got error %v", tt.in, err)
+			continue
+		}
+		if !got.Equal(tt.want) || got.IsZero() != tt.want.IsZero() {
+			t.Errorf("%s: got %v, want %v", tt.in, got.Time, tt.want)
+		}
+	}
+	for _, bad := range []string{`"yesterday"`, `"2023-13-45"`, `1701964247`, `true`, `{}`} {
+		var got Time
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("%s: got %v, want an error", bad, got.Time)
+		}
+	}
+}
+
+func TestTimeMarshal(t *testing.T) {
+	t.Parallel()
+	in := Time{time.Date(2023, 12, 8, 11, 56, 52, 612603100, time.FixedZone("EST", -5*3600))}
+	b, err := json.Marshal(in)
+	if err != nil || string(b) != `"2023-12-08T16:56:52.6126031Z"` {
+		t.Errorf("got %s (%v), want RFC 3339 in UTC", b, err)
+	}
+	var back Time
+	if err := json.Unmarshal(b, &back); err != nil || !back.Equal(in.Time) {
+		t.Errorf("round trip: got %v (%v), want %v", back.Time, err, in.Time)
+	}
+	if b, _ := json.Marshal(Time{}); string(b) != "null" {
+		t.Errorf("zero time: got %s, want null", b)
+	}
+}
+
+// TestAmountsAreExact decodes amounts that a float64 would get wrong.
+func TestAmountsAreExact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		json     string
+		currency string
+		want     int64
+	}{
+		{`10.5`, "USD", 1050},
+		{`"10.50"`, "USD", 1050},
+		{`19.99`, "USD", 1999},
+		{`"$1,000.00"`, "USD", -1}, // a grouping comma is not an amount
+		{`0.29`, "USD", 29},
+		{`1234567.89`, "USD", 123456789},
+		{`"92233720368547.57"`, "USD", 9223372036854757},
+		{`92233720368547.57`, "USD", 9223372036854757},
+		{`1e2`, "USD", 10000},
+		{`500`, "JPY", 500},
+		{`"1.234"`, "KWD", 1234},
+		{`"$10.50"`, "USD", 1050},
+	}
+	for _, tt := range tests {
+		var g Gift
+		if err := json.Unmarshal([]byte(`{"amount":`+tt.json+`,"currencyCode":"`+tt.currency+`"}`), &g); err != nil {
+			t.Errorf("%s: got error %v", tt.json, err)
+			continue
+		}
+		got, err := g.Amount.Minor(g.CurrencyCode)
+		if tt.want < 0 {
+			if err == nil {
+				t.Errorf("%s: got %d, want an error", tt.json, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s %s: got %d (%v), want %d", tt.json, tt.currency, got, err, tt.want)
+		}
+	}
+}
+
+func TestCustomFields(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		want     CustomFields
+	}{
+		{"Null", `null`, nil},
+		{"EmptyArray", `[]`, CustomFields{}},
+		{"EmptyObject", `{}`, CustomFields{}},
+		{"ObjectMap", `{"Receipt Status":"Pending","Count":3,"Flag":true,"Gone":null,"Obj":{"a":[1, 2]}}`,
+			CustomFields{"Receipt Status": "Pending", "Count": "3", "Flag": "true", "Gone": "", "Obj": `{"a":[1,2]}`}},
+		{"NameValueArray", `[{"name":"Receipt Status","value":"Pending"},{"name":"Amount","value":12.5}]`,
+			CustomFields{"Receipt Status": "Pending", "Amount": "12.5"}},
+		{"OtherNameKeys", `[{"displayName":"A","value":"1"},{"Name":"B","Value":"2"},{"fieldName":"C","value":null},{"key":"D","value":false}]`,
+			CustomFields{"A": "1", "B": "2", "C": "", "D": "false"}},
+		{"JunkItemsSkipped", `[{"value":"orphan"},"loose",42,null,{"name":"","value":"x"},{"name":"ok","value":"y"}]`,
+			CustomFields{"ok": "y"}},
+		{"StringShape", `"not fields"`, nil},
+		{"NumberShape", `17`, nil},
+	}
+	for _, tt := range tests {
+		var got CustomFields
+		if err := json.Unmarshal([]byte(tt.in), &got); err != nil {
+			t.Errorf("%s: got error %v", tt.name, err)
+			continue
+		}
+		if d := cmp.Diff(tt.want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, d)
+		}
+	}
+	if b, _ := json.Marshal(CustomFields{"k": "v"}); string(b) != `{"k":"v"}` {
+		t.Errorf("got %s, want an object map", b)
+	}
+}
+
+func TestTags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want Tags
+	}{
+		{`[]`, nil},
+		{`null`, nil},
+		{`["Donor","Volunteer"]`, Tags{"Donor", "Volunteer"}},
+		{`[{"id":1,"name":"Donor"},{"tag":"Major"},{"value":"Board"},{}]`, Tags{"Donor", "Major", "Board"}},
+		{`"Donor; Volunteer;;"`, Tags{"Donor", "Volunteer"}},
+		{`{"weird":1}`, nil},
+	}
+	for _, tt := range tests {
+		var got Tags
+		if err := json.Unmarshal([]byte(tt.in), &got); err != nil {
+			t.Errorf("%s: got error %v", tt.in, err)
+			continue
+		}
+		if d := cmp.Diff(tt.want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.in, d)
+		}
+	}
+}
+
+func TestReferenceIDs(t *testing.T) {
+	t.Parallel()
+	var c Contact
+	in := `{"id":3,"contactReferences":[{"source":"Stripe","id":"cus_1"},{"source":"Legacy","id":12345},{"source":"X","id":null}]}`
+	if err := json.Unmarshal([]byte(in), &c); err != nil {
+		t.Fatal(err)
+	}
+	want := []Reference{{"Stripe", "cus_1"}, {"Legacy", "12345"}, {"X", ""}}
+	if d := cmp.Diff(want, c.ContactReferences); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestPrimaryHelpers(t *testing.T) {
+	t.Parallel()
+	c := Contact{ContactIndividuals: []Individual{
+		{ID: 1, FirstName: "Second", ContactMethods: []ContactMethod{
+			{Type: "Home Email", Value: "second@example.org", IsPrimary: true},
+			{Type: "Mobile Phone", Value: "555-0001", IsPrimary: true},
+		}},
+		{ID: 2, FirstName: "Main", IsPrimary: true, ContactMethods: []ContactMethod{
+			{Type: "Work Email", Value: "work@example.org"},
+			{Type: "Home Email", Value: "home@example.org", IsPrimary: true},
+			{Type: "Other Email", Value: ""},
+		}},
+	}}
+	if p := c.PrimaryIndividual(); p == nil || p.ID != 2 {
+		t.Errorf("got primary individual %+v, want 2", p)
+	}
+	if got := c.PrimaryEmail(); got != "home@example.org" {
+		t.Errorf("got email %q, want the primary individual's primary one", got)
+	}
+	if got := c.PrimaryPhone(); got != "555-0001" {
+		t.Errorf("got phone %q, want the other individual's, the primary having none", got)
+	}
+	c.ContactIndividuals[1].IsPrimary = false
+	if p := c.PrimaryIndividual(); p == nil || p.ID != 1 {
+		t.Errorf("no primary: got %+v, want the first", p)
+	}
+	if p := (&Contact{}).PrimaryIndividual(); p != nil || (&Contact{}).PrimaryEmail() != "" {
+		t.Errorf("empty contact: got %+v, want nil", p)
+	}
+	first := Contact{ContactIndividuals: []Individual{{ContactMethods: []ContactMethod{
+		{Type: "Work Email", Value: "a@example.org"}, {Type: "Home Email", Value: "b@example.org"},
+	}}}}
+	if got := first.PrimaryEmail(); got != "a@example.org" {
+		t.Errorf("none primary: got %q, want the first", got)
+	}
+}
+
+func TestGiftTransactionShape(t *testing.T) {
+	t.Parallel()
+	if b, _ := json.Marshal(GiftTransaction{}); string(b) != "{}" {
+		t.Errorf("empty transaction: got %s, want {} (omitempty everywhere)", b)
+	}
+	tx := GiftTransaction{
+		Contact: &TransactionContact{FirstName: "Ada", MiddleName: "K", LastName: "Lovelace"},
+		Amount:  Amount(1050, "USD"), ExchangeRate: "1.0", IsPrivate: ptr(false),
+		Designations: []TransactionDesignation{{ID: ptr(int64(7)), AmountDesignated: Amount(1050, "USD")}},
+	}
+	b, _ := json.Marshal(tx)
+	want := `{"contact":{"firstname":"Ada","middlename":"K","lastname":"Lovelace"},"amount":"10.50","exchangeRate":1.0,
+		"isPrivate":false,"designations":[{"id":7,"amountDesignated":"10.50"}]}`
+	if d := jsonDiff(t, b, []byte(want)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if Amount(50000, "USD") != "500.00" || Amount(5, "USD") != "0.05" || Amount(500, "JPY") != "500" {
+		t.Errorf("got %q %q %q, want 500.00 0.05 500", Amount(50000, "USD"), Amount(5, "USD"), Amount(500, "JPY"))
+	}
+}
+
+// TestTransactionsCoverTemplates fills every field of each Transaction type
+// and checks that the JSON has exactly the keys of the spec template, so a
+// misspelt or missing tag shows up here rather than as a silently dropped
+// field in Virtuous.
+func TestTransactionsCoverTemplates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file string
+		v    any
+	}{
+		{"gift_transaction_template.json", &GiftTransaction{}},
+		{"contact_transaction_template.json", &ContactTransaction{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			fillAll(reflect.ValueOf(tt.v).Elem())
+			b, err := json.Marshal(tt.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got, want any
+			json.Unmarshal(b, &got)
+			json.Unmarshal(fixture(t, tt.file), &want)
+			// The template's customFields holds an example entry; ours holds the filler's.
+			if d := cmp.Diff(keyPaths(want, "", true), keyPaths(got, "", true)); d != "" {
+				t.Errorf("JSON keys differ from the spec template (-template +ours):\n%s", d)
+			}
+		})
+	}
+}
+
+// fillAll sets every field reachable from v to a non-zero value.
+func fillAll(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillAll(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillAll(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fillAll(v.Index(0))
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		v.SetMapIndex(reflect.ValueOf("k").Convert(v.Type().Key()), reflect.ValueOf("v").Convert(v.Type().Elem()))
+	case reflect.String:
+		if v.Type() == reflect.TypeFor[money.Decimal]() {
+			v.SetString("1.5")
+		} else {
+			v.SetString("x")
+		}
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(1)
+	}
+}
+
+// keyPaths lists the object keys in j as dotted paths ("contact.firstname",
+// "designations[].id"); with skipMaps, customFields' own keys are left out.
+func keyPaths(j any, prefix string, skipMaps bool) []string {
+	var out []string
+	switch x := j.(type) {
+	case map[string]any:
+		for k, v := range x {
+			p := strings.TrimPrefix(prefix+"."+k, ".")
+			out = append(out, p)
+			if skipMaps && k == "customFields" {
+				continue
+			}
+			out = append(out, keyPaths(v, p, skipMaps)...)
+		}
+	case []any:
+		for _, v := range x {
+			out = append(out, keyPaths(v, prefix+"[]", skipMaps)...)
+		}
+	}
+	sort.Strings(out)
+	return compactStrings(out)
+}
+
+func compactStrings(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
