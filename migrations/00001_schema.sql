@@ -125,14 +125,22 @@ CREATE TABLE records (
     CONSTRAINT records_external_key UNIQUE (tenant_id, kind, ext_source, ext_id),
     CONSTRAINT records_amount_positive CHECK (amount_minor IS NULL OR amount_minor > 0)
 );
--- Queues and passes: status within a tenant, ordered by age, amount or gift date.
+-- Queues and passes: status within a tenant, ordered by age, amount or gift
+-- date. The passes walk submitted records by age; the amount, date and
+-- search orders serve only the three queues, so those indexes are partial:
+-- a record confirmed by a pass (most records) never touches them.
 CREATE INDEX records_queue_age ON records (tenant_id, status, age_at, id);
-CREATE INDEX records_queue_amount ON records (tenant_id, status, amount_minor, id);
-CREATE INDEX records_queue_date ON records (tenant_id, status, gift_date, id);
+CREATE INDEX records_queue_amount ON records (tenant_id, status, amount_minor, id)
+    WHERE status IN ('needs_review', 'conflict', 'failed');
+CREATE INDEX records_queue_date ON records (tenant_id, status, gift_date, id)
+    WHERE status IN ('needs_review', 'conflict', 'failed');
+-- The runbook looks records up by donor email across every status.
+CREATE INDEX records_email ON records (tenant_id, lower(donor_email));
 CREATE INDEX records_virtuous_id ON records (tenant_id, kind, virtuous_id) WHERE virtuous_id IS NOT NULL;
 CREATE INDEX records_virtuous_contact ON records (tenant_id, virtuous_contact_id) WHERE virtuous_contact_id IS NOT NULL;
 CREATE INDEX records_drift_dirty ON records (tenant_id, id) WHERE drift_dirty;
-CREATE INDEX records_search ON records USING gin (search_text gin_trgm_ops);
+CREATE INDEX records_search ON records USING gin (search_text gin_trgm_ops)
+    WHERE status IN ('needs_review', 'conflict', 'failed');
 
 -- Raw Virtuous events as received, stored before the webhook is acknowledged.
 CREATE TABLE inbound_events (

@@ -38,7 +38,9 @@ func (b *batch) cacheContacts(ctx context.Context, objs []Object) error {
 		for f, v := range byID[*g.VirtuousContactID] {
 			vv[f] = v
 		}
-		ids, dirty = append(ids, g.ID), append(dirty, len(record.Compare(pv, vv)) > 0)
+		if d := len(record.Compare(pv, vv)) > 0; d != g.DriftDirty {
+			ids, dirty = append(ids, g.ID), append(dirty, d)
+		}
 	}
 	return b.h.Store.SetDriftDirty(ctx, b.tx, b.tenantID, ids, dirty)
 }

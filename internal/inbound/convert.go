@@ -43,7 +43,8 @@ func FromGift(g *virtuous.Gift) Object {
 		}
 		o.Values[FieldDesignations] = record.CanonDesignations(parts)
 	}
-	o.Data, _ = json.Marshal(g)
+	o.Data = feedData(o, map[string]any{"transaction_source": g.TransactionSource, "transaction_id": g.TransactionID,
+		"contact_id": g.ContactID, "contact_name": g.ContactName, "notes": g.Notes})
 	return o
 }
 
@@ -71,8 +72,24 @@ func FromContact(c *virtuous.Contact) Object {
 		FieldPhone:     record.CanonPhone(c.PrimaryPhone()),
 		FieldAddress:   record.CanonAddress(addr),
 	}
-	o.Data, _ = json.Marshal(c)
+	refs := make([]map[string]string, len(o.Keys))
+	for i, k := range o.Keys {
+		refs[i] = map[string]string{"source": k.Source, "id": k.ID}
+	}
+	o.Data = feedData(o, map[string]any{"name": c.Name, "contact_type": c.ContactType, "references": refs,
+		"merged_into_contact_id": c.MergedIntoContactID})
 	return o
+}
+
+// feedData is what the changes feed tells the platform about an object: its
+// fields of the drift mapping, which are what the platform can apply, and
+// the identifiers it joins on — not every property of the Virtuous object,
+// which would make a Query page of 1,000 gifts write megabytes to the feed.
+func feedData(o Object, ids map[string]any) json.RawMessage {
+	ids["values"] = o.Values
+	ids["modified_at"] = o.ModifiedAt
+	b, _ := json.Marshal(ids)
+	return b
 }
 
 // Short names for the fields, for readability above.

@@ -138,7 +138,6 @@ type batch struct {
 	contacts map[int64]record.Values
 
 	snaps    []store.Snapshot
-	confirms []store.Confirm
 	changes  []store.ChangeRow
 	audits   []audit.Entry
 	res      Result
@@ -211,10 +210,10 @@ func (b *batch) decide(ctx context.Context, o *Object) error {
 	if err != nil {
 		return err
 	}
-	b.snaps = append(b.snaps, store.Snapshot{
+	snap := store.Snapshot{
 		RecordID: r.ID, VirtuousID: o.VirtuousID, ContactID: o.ContactID, Values: record.MarshalValues(o.Values),
 		ModifiedAt: o.ModifiedAt, Deleted: o.Deleted, DriftDirty: dirty,
-	})
+	}
 	change := "updated"
 	if o.Deleted {
 		change = "deleted"
@@ -226,8 +225,7 @@ func (b *batch) decide(ctx context.Context, o *Object) error {
 	case r.Status == record.Submitted || r.Status == record.NeedsReview:
 		// A deletion confirms too: Virtuous held the record, and a delete
 		// delivered before its create must end where create-then-delete does.
-		b.confirms = append(b.confirms, store.Confirm{RecordID: r.ID, VirtuousID: o.VirtuousID, ContactID: o.ContactID,
-			Details: b.confirmDetails(r, o)})
+		snap.Confirm, snap.Details = true, b.confirmDetails(o)
 	case !o.Deleted:
 		b.res.Updated++
 		if b.via.ConfirmedVia == record.ViaReconciliation && r.VirtuousModifiedAt != nil {
@@ -239,6 +237,7 @@ func (b *batch) decide(ctx context.Context, o *Object) error {
 				DedupeKey: &key})
 		}
 	}
+	b.snaps = append(b.snaps, snap)
 	if o.MergedInto != nil && b.kind == record.Contact {
 		return b.h.Store.RepointContact(ctx, b.tx, b.tenantID, o.VirtuousID, *o.MergedInto)
 	}
@@ -256,7 +255,7 @@ func stale(r *record.Record, o *Object) bool {
 	return !o.ModifiedAt.After(*r.VirtuousModifiedAt)
 }
 
-func (b *batch) confirmDetails(r *record.Record, o *Object) json.RawMessage {
+func (b *batch) confirmDetails(o *Object) json.RawMessage {
 	d := map[string]any{"virtuous_id": o.VirtuousID, "via": b.via.ConfirmedVia}
 	if b.via.Note != "" {
 		d["note"] = b.via.Note
@@ -286,11 +285,8 @@ func (b *batch) differs(r *record.Record, o *Object) (bool, error) {
 
 func (b *batch) write(ctx context.Context) error {
 	st := b.h.Store
-	if err := st.UpdateSnapshots(ctx, b.tx, b.tenantID, b.now, b.snaps); err != nil {
-		return err
-	}
 	a := audit.Entry{Actor: b.via.Actor, Action: "confirmed." + string(b.via.ConfirmedVia), Category: b.via.Category}
-	moved, err := st.ConfirmMany(ctx, b.tx, b.tenantID, []record.Status{record.Submitted, record.NeedsReview}, b.via.ConfirmedVia, b.now, a, b.confirms)
+	moved, err := st.ApplySnapshots(ctx, b.tx, b.tenantID, b.now, b.via.ConfirmedVia, a, b.snaps)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package reconcile_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -43,7 +45,7 @@ func loadSubmitted(b testing.TB, e *apptest.Env, n int) {
 // latency. Reports records applied per second and API calls per recovered
 // record (targets: ≥ 5,000/s and ≤ 0.002).
 func BenchmarkMissedPass100k(b *testing.B) {
-	const n = 100_000
+	n := benchN()
 	for range b.N {
 		b.StopTimer()
 		e := apptest.New(b, apptest.Options{})
@@ -65,4 +67,13 @@ func BenchmarkMissedPass100k(b *testing.B) {
 		b.ReportMetric(float64(run.APICalls)/float64(run.Recovered), "calls/recovered")
 		b.ReportMetric(float64(run.APICalls), "calls")
 	}
+}
+
+// benchN is the benchmark's size: 100,000 unless BACKSTOP_BENCH_N says
+// otherwise (for profiling runs).
+func benchN() int {
+	if v, err := strconv.Atoi(os.Getenv("BACKSTOP_BENCH_N")); err == nil && v > 0 {
+		return v
+	}
+	return 100_000
 }

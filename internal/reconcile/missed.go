@@ -20,7 +20,7 @@ import (
 type missedResume struct {
 	Since       string    `json:"since,omitempty"` // YYYY-MM-DD: Last Modified Date has no time of day
 	StartedAt   time.Time `json:"started_at"`      // becomes the watermark when the pass completes
-	Phase       string    `json:"phase,omitempty"` // gifts, then contacts
+	Phase       string    `json:"phase,omitempty"` // contacts, then gifts
 	Skip        int       `json:"skip"`
 	PagesBefore int       `json:"pages_before,omitempty"`
 }
@@ -45,7 +45,7 @@ func (e *Engine) missed(ctx context.Context, r *run) error {
 		if ps.Watermark != nil {
 			from = *ps.Watermark
 		}
-		res = missedResume{Since: from.UTC().AddDate(0, 0, -1).Format("2006-01-02"), StartedAt: r.now, Phase: "gifts"}
+		res = missedResume{Since: from.UTC().AddDate(0, 0, -1).Format("2006-01-02"), StartedAt: r.now, Phase: "contacts"}
 	}
 	day, _ := time.Parse("2006-01-02", res.Since)
 	q := virtuous.Query{Groups: []virtuous.Group{{Conditions: []virtuous.Condition{virtuous.ModifiedOnOrAfter(day)}}}, SortBy: "Id"}
@@ -54,27 +54,30 @@ func (e *Engine) missed(ctx context.Context, r *run) error {
 		b, _ := json.Marshal(res)
 		return e.Store.SavePassState(ctx, tx, r.t.ID, string(Missed), &store.PassState{Watermark: ps.Watermark, Resume: b})
 	}
-	if res.Phase == "gifts" {
-		err := r.client.EachGiftPage(ctx, q, res.Skip, e.page(), func(p *virtuous.Page[virtuous.Gift], skip int) error {
+	// Contacts first: a gift's donor fields are compared against its contact,
+	// so with the contacts cached each gift is evaluated once, when it is
+	// applied, instead of again for every contact page.
+	if res.Phase == "contacts" {
+		err := r.client.EachContactPage(ctx, q, res.Skip, e.page(), func(p *virtuous.Page[virtuous.Contact], skip int) error {
 			objs := make([]inbound.Object, len(p.List))
 			for i := range p.List {
-				objs[i] = inbound.FromGift(&p.List[i])
+				objs[i] = inbound.FromContact(&p.List[i])
 			}
 			res.Skip = skip + len(p.List)
-			return e.applyPage(ctx, r, record.Gift, objs, via, save)
+			return e.applyPage(ctx, r, record.Contact, objs, via, save)
 		})
 		if err != nil {
 			return err
 		}
-		res.Phase, res.Skip = "contacts", 0
+		res.Phase, res.Skip = "gifts", 0
 	}
-	err = r.client.EachContactPage(ctx, q, res.Skip, e.page(), func(p *virtuous.Page[virtuous.Contact], skip int) error {
+	err = r.client.EachGiftPage(ctx, q, res.Skip, e.page(), func(p *virtuous.Page[virtuous.Gift], skip int) error {
 		objs := make([]inbound.Object, len(p.List))
 		for i := range p.List {
-			objs[i] = inbound.FromContact(&p.List[i])
+			objs[i] = inbound.FromGift(&p.List[i])
 		}
 		res.Skip = skip + len(p.List)
-		return e.applyPage(ctx, r, record.Contact, objs, via, save)
+		return e.applyPage(ctx, r, record.Gift, objs, via, save)
 	})
 	if err != nil {
 		return err

@@ -17,12 +17,18 @@ import (
 // any of the external keys or Virtuous ids.
 func (s *Store) LockRecordsFor(ctx context.Context, tx Querier, tenantID int64, kind record.Kind, extSources, extIDs []string, virtuousIDs []int64) (_ []*record.Record, err error) {
 	defer derrors.Wrap(&err, "Store.LockRecordsFor(ctx, %s, %d keys, %d ids)", kind, len(extIDs), len(virtuousIDs))
+	// Two index lookups joined by UNION: an OR across them would make the
+	// planner scan every record of the tenant.
 	q := `
 		SELECT ` + recordColumns + `
 		FROM records
-		WHERE tenant_id = $1 AND kind = $2
-		  AND ((ext_source, ext_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))
-		       OR virtuous_id = ANY($5::bigint[]))
+		WHERE id IN (
+			SELECT r.id FROM records r
+			JOIN unnest($3::text[], $4::text[]) AS k(src, ext) ON r.ext_source = k.src AND r.ext_id = k.ext
+			WHERE r.tenant_id = $1 AND r.kind = $2
+			UNION
+			SELECT r.id FROM records r
+			WHERE r.tenant_id = $1 AND r.kind = $2 AND r.virtuous_id = ANY($5::bigint[]))
 		ORDER BY id
 		FOR UPDATE`
 	var rs []*record.Record
@@ -32,7 +38,8 @@ func (s *Store) LockRecordsFor(ctx context.Context, tx Querier, tenantID int64, 
 	return rs, nil
 }
 
-// Snapshot is the Virtuous side of a record as last seen.
+// Snapshot is the Virtuous side of a record as last seen, and whether
+// seeing it confirms the record.
 type Snapshot struct {
 	RecordID   int64
 	VirtuousID int64
@@ -41,97 +48,72 @@ type Snapshot struct {
 	ModifiedAt time.Time
 	Deleted    bool
 	DriftDirty bool
+	// Confirm moves a submitted or needs_review record to confirmed, with
+	// an audit row carrying Details.
+	Confirm bool
+	Details json.RawMessage
 }
 
-// UpdateSnapshots stores many snapshots in one statement. It does not bump
-// versions: the platform's body did not change, and a replayed or reordered
-// delivery must leave the same state as one delivery in order.
-func (s *Store) UpdateSnapshots(ctx context.Context, tx Querier, tenantID int64, at time.Time, snaps []Snapshot) (err error) {
-	defer derrors.Wrap(&err, "Store.UpdateSnapshots(ctx, %d)", len(snaps))
+// ApplySnapshots stores many snapshots in one statement and, for those
+// marked Confirm, moves the record from submitted or needs_review to
+// confirmed with its audit row — a compare-and-set on status, so a record
+// found in any other state keeps it. One UPDATE per record (not a snapshot
+// update and then a transition) halves the index work of a Query page.
+//
+// Snapshots do not bump versions: the platform's body did not change, and
+// a replayed or reordered delivery must leave the state of one in order.
+// The records must already be locked by the caller's transaction.
+func (s *Store) ApplySnapshots(ctx context.Context, tx Querier, tenantID int64, at time.Time, via record.ConfirmedVia, a audit.Entry, snaps []Snapshot) (_ []int64, err error) {
+	defer derrors.Wrap(&err, "Store.ApplySnapshots(ctx, %d)", len(snaps))
 	if len(snaps) == 0 {
-		return nil
+		return nil, nil
 	}
 	n := len(snaps)
 	ids, vids, cids := make([]int64, n), make([]int64, n), make([]*int64, n)
-	vals, mods := make([]string, n), make([]time.Time, n)
-	deleted, dirty := make([]bool, n), make([]bool, n)
+	vals, details, mods := make([]string, n), make([]string, n), make([]time.Time, n)
+	deleted, dirty, confirm := make([]bool, n), make([]bool, n), make([]bool, n)
 	for i, sn := range snaps {
 		ids[i], vids[i], cids[i] = sn.RecordID, sn.VirtuousID, sn.ContactID
 		vals[i], mods[i], deleted[i], dirty[i] = string(jsonOrEmpty(sn.Values)), sn.ModifiedAt.UTC(), sn.Deleted, sn.DriftDirty
-	}
-	const q = `
-		UPDATE records r
-		SET virtuous_id = i.vid,
-		    virtuous_contact_id = coalesce(i.cid, r.virtuous_contact_id),
-		    virtuous_data = i.vals,
-		    virtuous_modified_at = i.mod,
-		    virtuous_deleted_at = CASE WHEN i.deleted THEN coalesce(r.virtuous_deleted_at, $2) ELSE r.virtuous_deleted_at END,
-		    drift_dirty = i.dirty,
-		    last_sync_at = $2
-		FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::jsonb[], $7::timestamptz[], $8::bool[], $9::bool[])
-		     AS i(id, vid, cid, vals, mod, deleted, dirty)
-		WHERE r.tenant_id = $1 AND r.id = i.id`
-	_, err = tx.ExecContext(ctx, q, tenantID, at.UTC(), pq.Array(ids), pq.Array(vids), int64PtrArray(cids),
-		pq.Array(vals), pq.Array(mods), pq.Array(deleted), pq.Array(dirty))
-	return err
-}
-
-// Confirm is one record to confirm, with what Virtuous told us.
-type Confirm struct {
-	RecordID   int64
-	VirtuousID int64
-	ContactID  *int64
-	Details    json.RawMessage
-}
-
-// ConfirmMany moves many records from one of from to confirmed, each with
-// its audit row, in one statement: the bulk form of Transition, for the
-// inbound handler applying a Query page. Records found in another state are
-// skipped; the ids moved are returned.
-func (s *Store) ConfirmMany(ctx context.Context, tx Querier, tenantID int64, from []record.Status, via record.ConfirmedVia, at time.Time, a audit.Entry, items []Confirm) (_ []int64, err error) {
-	defer derrors.Wrap(&err, "Store.ConfirmMany(ctx, %d)", len(items))
-	if len(items) == 0 {
-		return nil, nil
-	}
-	for _, f := range from {
-		if !record.CanTransition(f, record.Confirmed) {
-			return nil, record.CheckTransition(from, record.Confirmed)
-		}
-	}
-	n := len(items)
-	ids, vids, cids, details := make([]int64, n), make([]int64, n), make([]*int64, n), make([]string, n)
-	for i, it := range items {
-		ids[i], vids[i], cids[i], details[i] = it.RecordID, it.VirtuousID, it.ContactID, string(jsonOrEmpty(it.Details))
-	}
-	fromS := make([]string, len(from))
-	for i, f := range from {
-		fromS[i] = string(f)
+		confirm[i], details[i] = sn.Confirm, string(jsonOrEmpty(sn.Details))
 	}
 	const q = `
 		WITH input AS (
-			SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[]) AS i(id, vid, cid, details)
+			SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::jsonb[], $7::timestamptz[],
+			                     $8::bool[], $9::bool[], $10::bool[], $11::jsonb[])
+			         AS i(id, vid, cid, vals, mod, deleted, dirty, confirm, details)
 		), old AS (
-			SELECT r.id, r.status FROM records r JOIN input ON input.id = r.id
-			WHERE r.tenant_id = $1 AND r.status = ANY($6)
-			ORDER BY r.id
-			FOR UPDATE OF r
-		), moved AS (
+			SELECT r.id, r.status,
+			       (input.confirm AND r.status IN ('submitted', 'needs_review')) AS confirms
+			FROM records r JOIN input ON input.id = r.id
+			WHERE r.tenant_id = $1
+		), upd AS (
 			UPDATE records r
-			SET status = 'confirmed', version = r.version + 1, updated_at = $7, confirmed_at = $7,
-			    confirmed_via = $8, last_sync_at = $7, virtuous_id = input.vid,
-			    virtuous_contact_id = coalesce(input.cid, r.virtuous_contact_id)
-			FROM old, input
-			WHERE r.id = old.id AND input.id = r.id
-			RETURNING r.id, old.status AS from_status
+			SET virtuous_id = i.vid,
+			    virtuous_contact_id = coalesce(i.cid, r.virtuous_contact_id),
+			    virtuous_data = i.vals,
+			    virtuous_modified_at = i.mod,
+			    virtuous_deleted_at = CASE WHEN i.deleted THEN coalesce(r.virtuous_deleted_at, $2) ELSE r.virtuous_deleted_at END,
+			    drift_dirty = i.dirty,
+			    last_sync_at = $2,
+			    status = CASE WHEN old.confirms THEN 'confirmed' ELSE r.status END,
+			    version = CASE WHEN old.confirms THEN r.version + 1 ELSE r.version END,
+			    confirmed_at = CASE WHEN old.confirms THEN $2 ELSE r.confirmed_at END,
+			    confirmed_via = CASE WHEN old.confirms THEN $12 ELSE r.confirmed_via END,
+			    updated_at = CASE WHEN old.confirms THEN $2 ELSE r.updated_at END
+			FROM input i, old
+			WHERE r.id = i.id AND old.id = r.id AND r.tenant_id = $1
+			RETURNING r.id, old.status AS from_status, old.confirms, i.details
 		), logged AS (
 			INSERT INTO audit_log (tenant_id, record_id, at, actor, action, category, from_status, to_status, details)
-			SELECT $1, moved.id, $7, $9, $10, $11, moved.from_status, 'confirmed', input.details
-			FROM moved JOIN input ON input.id = moved.id
+			SELECT $1, upd.id, $2, $13, $14, $15, upd.from_status, 'confirmed', upd.details
+			FROM upd WHERE upd.confirms
 		)
-		SELECT id FROM moved ORDER BY id`
+		SELECT id FROM upd WHERE confirms ORDER BY id`
 	var moved []int64
-	err = tx.SelectContext(ctx, &moved, q, tenantID, pq.Array(ids), pq.Array(vids), int64PtrArray(cids), pq.Array(details),
-		pq.Array(fromS), at.UTC(), via, a.Actor, a.Action, a.Category)
+	err = tx.SelectContext(ctx, &moved, q, tenantID, at.UTC(), pq.Array(ids), pq.Array(vids), int64PtrArray(cids),
+		pq.Array(vals), pq.Array(mods), pq.Array(deleted), pq.Array(dirty), pq.Array(confirm), pq.Array(details),
+		via, a.Actor, a.Action, a.Category)
 	return moved, err
 }
 
