@@ -137,10 +137,10 @@ type batch struct {
 	// contacts holds the cached Virtuous contacts of the gifts in the batch.
 	contacts map[int64]record.Values
 
-	snaps    []store.Snapshot
-	changes  []store.ChangeRow
-	audits   []audit.Entry
-	res      Result
+	snaps   []store.Snapshot
+	changes []store.ChangeRow
+	audits  []audit.Entry
+	res     Result
 }
 
 func (b *batch) load(ctx context.Context, objs []Object) error {
