@@ -12,7 +12,7 @@ help: ## list the targets
 
 .PHONY: run
 run: ## start Backstop with its built-in defaults (private PostgreSQL, simulated Virtuous)
-	$(GO) run ./cmd/backstop all
+	$(GO) run ./cmd/backstop demo
 
 .PHONY: build
 build: generate ## build bin/backstop

@@ -28,7 +28,7 @@ func commands() []*command {
 		migrateCmd(),
 		{name: "tenant", summary: "add, list and configure tenants", sub: []*command{tenantAddCmd(), tenantListCmd(), tenantSetCmd()}},
 		{name: "user", summary: "add web app users", sub: []*command{userAddCmd()}},
-		serveCmd(), workerCmd(), allCmd(), reconcileCmd(), simCmd(),
+		serveCmd(), workerCmd(), allCmd(), reconcileCmd(), simCmd(), demoCmd(),
 		versionCmd(),
 	}
 }

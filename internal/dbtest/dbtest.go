@@ -39,7 +39,6 @@ var (
 	cloneMu      sync.Mutex
 	counter      atomic.Int64
 	setupErr     error
-	cluster      *pgcluster.Cluster
 )
 
 // Main sets up the server and template, runs the tests, and tears down.
@@ -83,7 +82,6 @@ func setup() (cleanup func(), err error) {
 		if err != nil {
 			return cleanup, err
 		}
-		cluster = c
 		cleanup = func() {
 			c.Stop()
 			os.RemoveAll(root)

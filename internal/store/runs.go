@@ -148,3 +148,13 @@ func (s *Store) DriftCandidates(ctx context.Context, tenantID int64, afterID int
 		ORDER BY id LIMIT $3`, tenantID, afterID, limit)
 	return rs, err
 }
+
+// AddAPIUsage adds calls to a tenant's count for day (the demo's history;
+// live calls are counted as they are reserved).
+func (s *Store) AddAPIUsage(ctx context.Context, tenantID int64, day time.Time, calls int) (err error) {
+	defer derrors.Wrap(&err, "Store.AddAPIUsage(ctx, %d)", tenantID)
+	_, err = s.db.ExecContext(ctx, `
+		INSERT INTO api_usage (tenant_id, day, calls) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id, day) DO UPDATE SET calls = api_usage.calls + EXCLUDED.calls`, tenantID, day.UTC().Format("2006-01-02"), calls)
+	return err
+}

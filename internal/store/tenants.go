@@ -117,3 +117,20 @@ func (s *Store) UpdateTenantSecrets(ctx context.Context, id int64, keyEnc, webho
 	}
 	return oneRow(res)
 }
+
+// SetIntakeToken replaces the tenant's intake token hash (rotating the token).
+func (s *Store) SetIntakeToken(ctx context.Context, id int64, hash []byte) (err error) {
+	defer derrors.Wrap(&err, "Store.SetIntakeToken(ctx, %d)", id)
+	res, err := s.db.ExecContext(ctx, `UPDATE tenants SET intake_token_hash = $2, updated_at = now() WHERE id = $1`, id, hash)
+	if err != nil {
+		return classify(err)
+	}
+	return oneRow(res)
+}
+
+// CountRecords counts a tenant's records (all statuses).
+func (s *Store) CountRecords(ctx context.Context, tenantID int64) (n int, err error) {
+	defer derrors.Wrap(&err, "Store.CountRecords(ctx, %d)", tenantID)
+	err = s.db.GetContext(ctx, &n, `SELECT count(*) FROM records WHERE tenant_id = $1`, tenantID)
+	return n, err
+}

@@ -56,3 +56,13 @@ func (s *Store) Users(ctx context.Context) (_ []*auth.User, err error) {
 	}
 	return us, nil
 }
+
+// SetPassword replaces a user's password hash.
+func (s *Store) SetPassword(ctx context.Context, id int64, hash string) (err error) {
+	defer derrors.Wrap(&err, "Store.SetPassword(ctx, %d)", id)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, id, hash)
+	if err != nil {
+		return err
+	}
+	return oneRow(res)
+}

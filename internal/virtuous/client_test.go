@@ -41,18 +41,12 @@ func TestEndpoints(t *testing.T) {
 		{
 			name: "SubmitGift",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return nil, c.SubmitGift(ctx, &GiftTransaction{
-					TransactionSource: "PartnerX-Stripe", TransactionID: "pi_3Nx",
-					Contact: &TransactionContact{
-						ReferenceID: "cus_9", Type: "Household", FirstName: "Ada", MiddleName: "King", LastName: "Lovelace",
-						Email: "ada@example.org", EmailType: "Home Email",
-						Address: &TransactionAddress{Address1: "1 St James's Square", City: "London", Country: "GB"},
-					},
-					GiftDate: Date(time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)), GiftType: "Credit",
-					Amount: Amount(50000, "USD"), CurrencyCode: "USD", Notes: "ch_1 & <pi_3Nx>",
-					Designations:    []TransactionDesignation{{Code: "GEN", AmountDesignated: Amount(50000, "USD")}},
-					IsTaxDeductible: ptr(true), CustomFields: CustomFields{"Campaign": "Spring"},
-				})
+				// The submit path sends the stored, canonical body unchanged.
+				return nil, c.SubmitGift(ctx, json.RawMessage(`{"transactionSource":"PartnerX-Stripe","transactionId":"pi_3Nx",
+				"contact":{"referenceId":"cus_9","type":"Household","firstname":"Ada","middlename":"King","lastname":"Lovelace",
+				  "emailType":"Home Email","email":"ada@example.org","address":{"address1":"1 St James's Square","city":"London","country":"GB"}},
+				"giftDate":"2024-06-01","giftType":"Credit","amount":"500.00","currencyCode":"USD","notes":"ch_1 & <pi_3Nx>",
+				"isTaxDeductible":true,"designations":[{"code":"GEN","amountDesignated":"500.00"}],"customFields":{"Campaign":"Spring"}}`))
 			},
 			respBody:   "",
 			wantMethod: "POST", wantURI: "/api/v2/Gift/Transaction",
@@ -73,11 +67,9 @@ func TestEndpoints(t *testing.T) {
 		{
 			name: "SubmitContact",
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return nil, c.SubmitContact(ctx, &ContactTransaction{
-					ReferenceSource: "Backstop Stripe", ReferenceID: "cus_9", ContactType: "Household",
-					FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.org", EmailType: "Home Email",
-					Address1: "1 St James's Square", Postal: "SW1Y 4JH", Tags: "donor;2024",
-				})
+				return nil, c.SubmitContact(ctx, json.RawMessage(`{"referenceSource":"Backstop Stripe","referenceId":"cus_9","contactType":"Household","firstName":"Ada",
+				"lastName":"Lovelace","emailType":"Home Email","email":"ada@example.org","address1":"1 St James's Square",
+				"postal":"SW1Y 4JH","tags":"donor;2024"}`))
 			},
 			respBody:   "{}",
 			wantMethod: "POST", wantURI: "/api/Contact/Transaction",
@@ -463,7 +455,7 @@ func TestRateLimitedWaitsRetryAfter(t *testing.T) {
 	// Backoff alone would retry within milliseconds; only Retry-After makes it wait.
 	c := newClient(t, srv.URL)
 	start := time.Now()
-	if err := c.SubmitContact(testCtx(t), &ContactTransaction{ReferenceID: "1"}); err != nil {
+	if err := c.SubmitContact(testCtx(t), json.RawMessage(`{"referenceId":"1"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(start); took < 950*time.Millisecond || took > 5*time.Second {
