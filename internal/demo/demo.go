@@ -106,7 +106,9 @@ func Run(ctx context.Context, a *app.App, o Options) error {
 	defer cancel()
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- a.All(ctx, app.WorkOptions{Tick: 5 * time.Second}, func(addr string) { ready <- addr }) }()
+	go func() {
+		errc <- a.All(ctx, app.WorkOptions{Tick: 5 * time.Second}, func(addr string) { ready <- addr })
+	}()
 	var addr string
 	select {
 	case addr = <-ready:

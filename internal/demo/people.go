@@ -62,7 +62,9 @@ func stripeID(r *rand.Rand) string {
 }
 
 // eventbriteOrder makes a 10-digit order id.
-func eventbriteOrder(r *rand.Rand) string { return fmt.Sprintf("%d", 4_000_000_000+r.Int64N(5_000_000_000)) }
+func eventbriteOrder(r *rand.Rand) string {
+	return fmt.Sprintf("%d", 4_000_000_000+r.Int64N(5_000_000_000))
+}
 
 // donation is an amount in cents: mostly $10–$250, now and then a major gift.
 func donation(r *rand.Rand) int64 {

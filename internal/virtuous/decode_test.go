@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
 )
 
 func utc(y int, mo time.Month, d, h, mi, s, ns int) Time {
@@ -321,5 +320,3 @@ func TestPrimaryHelpers(t *testing.T) {
 		t.Errorf("none primary: got %q, want the first", got)
 	}
 }
-
-
