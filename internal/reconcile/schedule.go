@@ -62,7 +62,8 @@ func (w *TickWorker) Work(ctx context.Context, _ *river.Job[TickArgs]) error {
 //   - stuck and needs-review every stuck_every, after a missed pass, so the
 //     lookups are only for what the Query did not find;
 //   - the daily sequence from daily_at_hour: missed, stuck, drift, then the
-//     daily report.
+//     daily report;
+//   - drift on its own as well when drift_every is shorter than a day.
 func Due(t *tenant.Tenant, now time.Time) []PassArgs {
 	slot := func(prefix string, every time.Duration) string {
 		return prefix + ":" + now.Truncate(every).Format(time.RFC3339)
@@ -70,6 +71,9 @@ func Due(t *tenant.Tenant, now time.Time) []PassArgs {
 	out := []PassArgs{
 		{TenantID: t.ID, Passes: []Pass{Missed}, Slot: slot("missed", secs(t.MissedEveryS))},
 		{TenantID: t.ID, Passes: []Pass{Missed, Stuck}, Slot: slot("stuck", secs(t.StuckEveryS))},
+	}
+	if every := secs(t.DriftEveryS); every < 24*time.Hour {
+		out = append(out, PassArgs{TenantID: t.ID, Passes: []Pass{Drift}, Slot: slot("drift", every)})
 	}
 	if now.Hour() >= t.DailyAtHour {
 		out = append(out, PassArgs{TenantID: t.ID, Passes: []Pass{Missed, Stuck, Drift}, Slot: "daily:" + now.Format("2006-01-02"), Daily: true})

@@ -96,7 +96,7 @@ func TestThreeWorkersRunEachPassOncePerPeriod(t *testing.T) {
 // Due schedules per the tenant's cadences and the daily hour.
 func TestDue(t *testing.T) {
 	t.Parallel()
-	tn := &tenant.Tenant{ID: 1, MissedEveryS: 6 * 3600, StuckEveryS: 3 * 3600, DailyAtHour: 6}
+	tn := &tenant.Tenant{ID: 1, MissedEveryS: 6 * 3600, StuckEveryS: 3 * 3600, DriftEveryS: 24 * 3600, DailyAtHour: 6}
 	early := reconcile.Due(tn, time.Date(2026, 11, 2, 5, 59, 0, 0, time.UTC))
 	if len(early) != 2 || early[0].Slot != "missed:2026-11-02T00:00:00Z" || early[1].Slot != "stuck:2026-11-02T03:00:00Z" {
 		t.Errorf("before the daily hour: got %+v", early)
@@ -104,5 +104,10 @@ func TestDue(t *testing.T) {
 	later := reconcile.Due(tn, time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC))
 	if len(later) != 3 || later[2].Slot != "daily:2026-11-02" || !later[2].Daily || len(later[2].Passes) != 3 {
 		t.Errorf("from the daily hour: got %+v", later)
+	}
+	tn.DriftEveryS = 3600
+	hourly := reconcile.Due(tn, time.Date(2026, 11, 2, 7, 30, 0, 0, time.UTC))
+	if len(hourly) != 4 || hourly[2].Slot != "drift:2026-11-02T07:00:00Z" || hourly[2].Passes[0] != reconcile.Drift {
+		t.Errorf("hourly drift: got %+v", hourly)
 	}
 }
