@@ -158,6 +158,8 @@ CREATE TABLE inbound_events (
     outcome      text NOT NULL DEFAULT '',
     CONSTRAINT inbound_events_dedupe UNIQUE (tenant_id, dedupe_key)
 );
+-- The apply queue: deliveries stored but not yet applied.
+CREATE INDEX inbound_events_unapplied ON inbound_events (tenant_id, id) WHERE applied_at IS NULL;
 
 -- Virtuous contacts as last seen (webhooks and Query), keyed by Virtuous id.
 -- A gift's donor fields are compared against its contact here.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"backstop/internal/dbtest"
+	"backstop/internal/inbound"
 	"backstop/internal/intake"
 	"backstop/internal/jobs"
 	"backstop/internal/secret"
@@ -47,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, store: s, box: box, now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
 	now := func() time.Time { return e.now }
 	srv := web.New(web.Deps{
-		Store: s, Box: box, Jobs: rc, Now: now, Intake: &intake.Service{Store: s, Jobs: rc, Now: now},
+		Store: s, Box: box, Jobs: rc, Now: now, Ingester: &inbound.Ingester{Store: s}, Intake: &intake.Service{Store: s, Jobs: rc, Now: now},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: "http://backstop.test",
 		Ready: func(ctx context.Context) error { return s.Ping(ctx) },
 	})

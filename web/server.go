@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"backstop/internal/inbound"
 	"backstop/internal/intake"
 	"backstop/internal/jobs"
 	"backstop/internal/secret"
@@ -26,6 +27,8 @@ type Deps struct {
 	Box    *secret.Box
 	Jobs   jobs.Inserter
 	Intake *intake.Service
+	// Ingester stores webhook deliveries (group commit).
+	Ingester *inbound.Ingester
 	// Now is the clock (tests fix it).
 	Now        func() time.Time
 	Log        *slog.Logger
@@ -37,8 +40,9 @@ type Deps struct {
 
 // Server is the web app.
 type Server struct {
-	e    *echo.Echo
-	deps Deps
+	e     *echo.Echo
+	deps  Deps
+	hooks *hookCache
 }
 
 // New builds the router.
@@ -53,7 +57,7 @@ func New(d Deps) *Server {
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	s := &Server{e: e, deps: d}
+	s := &Server{e: e, deps: d, hooks: &hookCache{store: d.Store, box: d.Box}}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())

@@ -1,17 +1,18 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
 	"backstop/internal/derrors"
-	"backstop/internal/inbound"
 	"backstop/internal/secret"
 	"backstop/internal/store"
+	"backstop/internal/tenant"
 	"backstop/internal/virtuous"
 )
 
@@ -25,31 +26,25 @@ func (s *Server) webhookRoutes() {
 // retries.
 func (s *Server) receiveWebhook(c echo.Context) error {
 	ctx := c.Request().Context()
-	t, err := s.deps.Store.TenantBySlug(ctx, c.Param("tenant"))
+	h, err := s.hooks.get(ctx, c.Param("tenant"))
 	if errors.Is(err, derrors.NotFound) {
 		return apiError(http.StatusNotFound, "no such webhook")
 	}
 	if err != nil {
 		return unavailable(err)
 	}
-	want, err := s.deps.Box.Open(t.WebhookTokenEnc)
-	if err != nil || !secret.Equal(want, c.Param("token")) {
+	if !secret.Equal(h.token, c.Param("token")) {
 		return apiError(http.StatusNotFound, "no such webhook")
 	}
+	t := h.t
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
-	if len(t.WebhookSecretEnc) > 0 {
-		sec, err := s.deps.Box.Open(t.WebhookSecretEnc)
-		if err != nil {
-			return err
-		}
-		if !virtuous.VerifySignature(sec, body, c.Request().Header.Get(t.SignatureHeader)) {
-			return apiError(http.StatusUnauthorized, "bad or missing signature in "+t.SignatureHeader)
-		}
+	if h.secret != "" && !virtuous.VerifySignature(h.secret, body, c.Request().Header.Get(t.SignatureHeader)) {
+		return apiError(http.StatusUnauthorized, "bad or missing signature in "+t.SignatureHeader)
 	}
-	ev, err := virtuous.ParseWebhook(body)
+	ev, err := virtuous.ParseHeader(body)
 	if err != nil {
 		return apiError(http.StatusBadRequest, err.Error())
 	}
@@ -59,20 +54,8 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]any{"ignored": ev.Name})
 	}
 	row := &store.InboundEvent{TenantID: t.ID, DedupeKey: ev.DedupeKey(), Event: ev.Name, ObjectKind: ev.Kind(), Body: body, ReceivedAt: s.now()}
-	if ev.Gift != nil {
-		row.VirtuousID, row.ModifiedAt = &ev.Gift.ID, timePtr(ev.Gift.ModifiedDateTimeUTC.Time)
-	} else if ev.Contact != nil {
-		row.VirtuousID, row.ModifiedAt = &ev.Contact.ID, timePtr(ev.Contact.ModifiedDateTimeUTC.Time)
-	}
-	var created bool
-	err = s.deps.Store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if created, err = s.deps.Store.InsertInboundEvent(ctx, tx, row); err != nil || !created {
-			return err
-		}
-		_, err = s.deps.Jobs.InsertTx(ctx, tx.Tx, inbound.ApplyArgs{EventID: row.ID}, inbound.ApplyOpts())
-		return err
-	})
+	row.VirtuousID, row.ModifiedAt = &ev.ObjectID, timePtr(ev.ModifiedAt.Time)
+	created, err := s.deps.Ingester.Save(ctx, row)
 	if err != nil {
 		return unavailable(err)
 	}
@@ -92,4 +75,51 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// hookCache keeps each tenant's webhook credentials, opened, for a few
+// seconds: a delivery then costs no tenant lookup and no decryption, and a
+// changed secret takes effect within hookTTL.
+type hookCache struct {
+	store *store.Store
+	box   *secret.Box
+	mu    sync.Mutex
+	m     map[string]hookEntry
+}
+
+type hookEntry struct {
+	t             *tenant.Tenant
+	token, secret string
+	until         time.Time
+}
+
+const hookTTL = 10 * time.Second
+
+func (c *hookCache) get(ctx context.Context, slug string) (hookEntry, error) {
+	c.mu.Lock()
+	e, ok := c.m[slug]
+	c.mu.Unlock()
+	if ok && time.Now().Before(e.until) {
+		return e, nil
+	}
+	t, err := c.store.TenantBySlug(ctx, slug)
+	if err != nil {
+		return hookEntry{}, err
+	}
+	e = hookEntry{t: t, until: time.Now().Add(hookTTL)}
+	if e.token, err = c.box.Open(t.WebhookTokenEnc); err != nil {
+		return hookEntry{}, err
+	}
+	if len(t.WebhookSecretEnc) > 0 {
+		if e.secret, err = c.box.Open(t.WebhookSecretEnc); err != nil {
+			return hookEntry{}, err
+		}
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]hookEntry{}
+	}
+	c.m[slug] = e
+	c.mu.Unlock()
+	return e, nil
 }

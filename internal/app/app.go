@@ -17,6 +17,7 @@ import (
 	_ "github.com/lib/pq"
 
 	"backstop/internal/config"
+	"backstop/internal/inbound"
 	"backstop/internal/pgcluster"
 	"backstop/internal/secret"
 	"backstop/internal/store"
@@ -36,6 +37,7 @@ type App struct {
 	DailyReport func(ctx context.Context, t *tenant.Tenant, now time.Time) error
 
 	cluster *pgcluster.Cluster
+	ingest  *inbound.Ingester
 }
 
 // OpenOptions tune Open.
@@ -150,6 +152,9 @@ func (a *App) DatabaseURL() string {
 
 // Close releases the database and stops a private cluster this process started.
 func (a *App) Close() error {
+	if a.ingest != nil {
+		a.ingest.Close()
+	}
 	if a.Store != nil {
 		a.Store.Close()
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"backstop/internal/inbound"
+
 	"backstop/internal/intake"
 	"backstop/internal/jobs"
 	"backstop/web"
@@ -27,6 +29,7 @@ func (a *App) newWeb(ins jobs.Inserter) *web.Server {
 		Jobs:       ins,
 		Now:        a.Now,
 		Intake:     &intake.Service{Store: a.Store, Jobs: ins, Now: a.Now},
+		Ingester:   a.ingester(),
 		Log:        a.Log,
 		BaseURL:    a.Cfg.BaseURL,
 		TrustProxy: a.Cfg.TrustProxy,
@@ -43,3 +46,11 @@ func (a *App) NewInserter() (*jobs.Client, error) {
 // Handler is the web app as an http.Handler enqueueing through ins (tests
 // serve it with httptest).
 func (a *App) Handler(ins jobs.Inserter) http.Handler { return a.newWeb(ins).Handler() }
+
+// ingester is the process's one webhook ingester (closed by Close).
+func (a *App) ingester() *inbound.Ingester {
+	if a.ingest == nil {
+		a.ingest = &inbound.Ingester{Store: a.Store}
+	}
+	return a.ingest
+}

@@ -231,8 +231,8 @@ func (e *Env) Eventually(what string, timeout time.Duration, cond func() bool) {
 	}
 }
 
-// Quiet waits until River has no job left to work and the simulator has no
-// delivery in flight.
+// Quiet waits until River has no job left to work, every stored delivery
+// has been applied and the simulator has no delivery in flight.
 func (e *Env) Quiet(timeout time.Duration) {
 	e.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -244,8 +244,9 @@ func (e *Env) Quiet(timeout time.Duration) {
 		if err := e.Sim.WaitIdle(ctx); err != nil {
 			return false
 		}
-		var n int
-		e.App.Store.DB().Get(&n, `SELECT count(*) FROM river_job WHERE state IN ('available','running','retryable','scheduled','pending') AND kind <> 'schedule_tick'`)
-		return n == 0
+		var jobs, events int
+		e.App.Store.DB().Get(&jobs, `SELECT count(*) FROM river_job WHERE state IN ('available','running','retryable','scheduled','pending') AND kind NOT IN ('schedule_tick', 'apply_events')`)
+		e.App.Store.DB().Get(&events, `SELECT count(*) FROM inbound_events WHERE applied_at IS NULL`)
+		return jobs == 0 && events == 0
 	})
 }

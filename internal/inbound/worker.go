@@ -3,72 +3,146 @@ package inbound
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"backstop/internal/audit"
 	"backstop/internal/jobs"
 	"backstop/internal/record"
+	"backstop/internal/store"
 	"backstop/internal/virtuous"
 )
 
-// ApplyArgs applies one stored webhook delivery.
-type ApplyArgs struct {
-	EventID int64 `json:"event_id"`
-}
+// DrainArgs applies every stored delivery not yet applied, for all tenants.
+type DrainArgs struct{}
 
 // Kind is the River job kind.
-func (ApplyArgs) Kind() string { return "apply_event" }
+func (DrainArgs) Kind() string { return "apply_events" }
 
-// ApplyOpts: one job per event.
-func ApplyOpts() *river.InsertOpts {
-	return &river.InsertOpts{Queue: jobs.QueueDefault, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+// PeriodicDrain runs the drain every interval (on the River leader). One
+// drain at a time: a new one is not enqueued while one waits or runs, and
+// the next period's comes regardless, so nothing stored waits longer than
+// about an interval.
+func PeriodicDrain(every time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
+		return DrainArgs{}, &river.InsertOpts{Queue: jobs.QueueDefault, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{
+			ByArgs:  true,
+			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled},
+		}}
+	}, &river.PeriodicJobOpts{ID: "apply_events", RunOnStart: true})
 }
 
-// ApplyWorker runs stored deliveries through the handler.
-type ApplyWorker struct {
-	river.WorkerDefaults[ApplyArgs]
+// drainBatch is how many deliveries are applied per transaction.
+const drainBatch = 500
+
+// DrainWorker runs stored deliveries through the handler.
+type DrainWorker struct {
+	river.WorkerDefaults[DrainArgs]
 	Handler *Handler
 }
 
 // webhookVia: deliveries confirm records as the normal path, not a recovery.
 var webhookVia = Via{ConfirmedVia: record.ViaWebhook, Actor: audit.ActorWebhook, Category: audit.CatWebhook}
 
-// Work applies the event and marks it applied in one transaction, so a
+// Work applies each tenant's pending deliveries in batches until none are
+// left. Each batch is applied and marked applied in one transaction, so a
 // crash in between applies it again — which the handler makes harmless.
-func (w *ApplyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error {
+// Concurrent drainers skip each other's locked rows and split the work.
+func (w *DrainWorker) Work(ctx context.Context, _ *river.Job[DrainArgs]) error {
 	st := w.Handler.Store
-	return st.InTx(ctx, func(tx *sqlx.Tx) error {
-		ev, err := st.InboundEvent(ctx, tx, job.Args.EventID)
-		if err != nil {
+	tenants, err := st.TenantsWithUnappliedEvents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, tid := range tenants {
+		if err := w.drain(ctx, tid); err != nil {
 			return err
 		}
-		if ev.AppliedAt != nil {
+	}
+	return nil
+}
+
+func (w *DrainWorker) drain(ctx context.Context, tenantID int64) error {
+	st := w.Handler.Store
+	for {
+		var n int
+		err := st.InTx(ctx, func(tx *sqlx.Tx) error {
+			evs, err := st.UnappliedEvents(ctx, tx, tenantID, drainBatch)
+			if err != nil || len(evs) == 0 {
+				return err
+			}
+			n = len(evs)
+			outcomes, err := w.Handler.applyEvents(ctx, tx, tenantID, evs)
+			if err != nil {
+				return err
+			}
+			ids := make([]int64, len(evs))
+			for i, e := range evs {
+				ids[i] = e.ID
+			}
+			return st.MarkEventsApplied(ctx, tx, ids, outcomes, w.Handler.Now())
+		})
+		if err != nil {
+			return fmt.Errorf("apply deliveries of tenant %d: %w", tenantID, err)
+		}
+		if n < drainBatch {
 			return nil
 		}
-		outcome, err := w.Handler.ApplyWebhook(ctx, tx, ev.TenantID, ev.Body)
-		if err != nil {
-			return fmt.Errorf("event %d: %w", ev.ID, err)
+	}
+}
+
+// applyEvents parses deliveries and applies them, gifts and contacts each as
+// one batch (contacts first, so gifts compare against their donors).
+func (h *Handler) applyEvents(ctx context.Context, tx *sqlx.Tx, tenantID int64, evs []*store.InboundEvent) ([]string, error) {
+	outcomes := make([]string, len(evs))
+	byKind := map[record.Kind][]Object{}
+	idx := map[record.Kind][]int{}
+	for i, ev := range evs {
+		obj, ok := objectOf(ev.Body)
+		if !ok {
+			outcomes[i] = "ignored"
+			continue
 		}
-		return st.MarkEventApplied(ctx, tx, ev.ID, w.Handler.Now(), outcome)
-	})
+		byKind[obj.Kind] = append(byKind[obj.Kind], obj)
+		idx[obj.Kind] = append(idx[obj.Kind], i)
+	}
+	for _, kind := range []record.Kind{record.Contact, record.Gift} {
+		if len(byKind[kind]) == 0 {
+			continue
+		}
+		if _, err := h.ApplyTx(ctx, tx, tenantID, kind, byKind[kind], webhookVia); err != nil {
+			return nil, err
+		}
+		for _, i := range idx[kind] {
+			outcomes[i] = "applied"
+		}
+	}
+	return outcomes, nil
+}
+
+// objectOf parses a stored delivery into an Object.
+func objectOf(body []byte) (Object, bool) {
+	e, err := virtuous.ParseWebhook(body)
+	switch {
+	case err != nil:
+		return Object{}, false // stored by an older receiver; nothing to apply
+	case e.Gift != nil && e.Kind() == "gift":
+		o := FromGift(e.Gift)
+		o.Deleted = e.Name == "GiftDelete"
+		return o, true
+	case e.Contact != nil && e.Kind() == "contact":
+		return FromContact(e.Contact), true
+	}
+	return Object{}, false
 }
 
 // ApplyWebhook applies one webhook body inside tx and says what it did.
 func (h *Handler) ApplyWebhook(ctx context.Context, tx *sqlx.Tx, tenantID int64, body []byte) (string, error) {
-	e, err := virtuous.ParseWebhook(body)
-	if err != nil {
-		return "unparseable", nil // stored by an older receiver; nothing to apply
-	}
-	var obj Object
-	switch {
-	case e.Gift != nil && e.Kind() == "gift":
-		obj = FromGift(e.Gift)
-		obj.Deleted = e.Name == "GiftDelete"
-	case e.Contact != nil && e.Kind() == "contact":
-		obj = FromContact(e.Contact)
-	default:
+	obj, ok := objectOf(body)
+	if !ok {
 		return "ignored", nil
 	}
 	res, err := h.ApplyTx(ctx, tx, tenantID, obj.Kind, []Object{obj}, webhookVia)

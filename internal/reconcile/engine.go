@@ -91,7 +91,12 @@ func (e *Engine) Run(ctx context.Context, t *tenant.Tenant, pass Pass, o RunOpts
 		return nil, err
 	}
 	defer unlock()
-	row, err := e.Store.StartRun(ctx, t.ID, string(pass), o.Trigger, o.Slot, o.Now)
+	// The run's row is bookkeeping that must not be half done: a cancel
+	// landing between its insert and our reading the id would leave it
+	// "running". So it is written without the caller's cancellation.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	row, err := e.Store.StartRun(bctx, t.ID, string(pass), o.Trigger, o.Slot, o.Now)
+	cancel()
 	if err != nil {
 		return nil, err
 	}

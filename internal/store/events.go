@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/lib/pq"
+
 	"backstop/internal/derrors"
 )
 
@@ -22,41 +24,87 @@ type InboundEvent struct {
 	Outcome    string     `db:"outcome"`
 }
 
-// InsertInboundEvent stores a delivery unless one with its dedupe key was
-// stored before; created says which.
-func (s *Store) InsertInboundEvent(ctx context.Context, q Querier, e *InboundEvent) (created bool, err error) {
-	defer derrors.Wrap(&err, "Store.InsertInboundEvent(ctx, %q)", e.DedupeKey)
-	rows, err := q.QueryxContext(ctx, `
+// InsertInboundEvents stores a batch of deliveries in one statement and
+// returns, for each, whether it was new (false: its dedupe key was stored
+// before). Keys must be distinct within the batch.
+func (s *Store) InsertInboundEvents(ctx context.Context, q Querier, es []*InboundEvent) (_ []bool, err error) {
+	defer derrors.Wrap(&err, "Store.InsertInboundEvents(ctx, %d)", len(es))
+	n := len(es)
+	tids, vids := make([]int64, n), make([]*int64, n)
+	keys, events, kinds, bodies := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
+	mods, recv := make([]*time.Time, n), make([]time.Time, n)
+	for i, e := range es {
+		tids[i], vids[i], keys[i], events[i], kinds[i] = e.TenantID, e.VirtuousID, e.DedupeKey, e.Event, e.ObjectKind
+		bodies[i], mods[i], recv[i] = e.Body, e.ModifiedAt, e.ReceivedAt.UTC()
+	}
+	var created []struct {
+		ID       int64  `db:"id"`
+		TenantID int64  `db:"tenant_id"`
+		Key      string `db:"dedupe_key"`
+	}
+	err = q.SelectContext(ctx, &created, `
 		INSERT INTO inbound_events (tenant_id, dedupe_key, event, object_kind, virtuous_id, modified_at, body, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::bytea[], $8::timestamptz[])
 		ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-		RETURNING id`, e.TenantID, e.DedupeKey, e.Event, e.ObjectKind, e.VirtuousID, e.ModifiedAt, e.Body, e.ReceivedAt.UTC())
+		RETURNING id, tenant_id, dedupe_key`,
+		pq.Array(tids), pq.Array(keys), pq.Array(events), pq.Array(kinds), int64PtrArray(vids), timePtrArray(mods),
+		pq.ByteaArray(bodies), pq.Array(recv))
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	defer rows.Close()
-	if rows.Next() {
-		return true, rows.Scan(&e.ID)
+	type k struct {
+		t int64
+		s string
 	}
-	return false, rows.Err()
+	ids := make(map[k]int64, len(created))
+	for _, c := range created {
+		ids[k{c.TenantID, c.Key}] = c.ID
+	}
+	out := make([]bool, n)
+	for i, e := range es {
+		if id, ok := ids[k{e.TenantID, e.DedupeKey}]; ok {
+			e.ID, out[i] = id, true
+		}
+	}
+	return out, nil
 }
 
-// InboundEvent returns a stored delivery.
-func (s *Store) InboundEvent(ctx context.Context, q Querier, id int64) (_ *InboundEvent, err error) {
-	defer derrors.Wrap(&err, "Store.InboundEvent(ctx, %d)", id)
-	var e InboundEvent
-	if err := q.GetContext(ctx, &e, `
+// UnappliedEvents locks up to limit of a tenant's stored deliveries not yet
+// applied, oldest first, skipping any another worker holds.
+func (s *Store) UnappliedEvents(ctx context.Context, q Querier, tenantID int64, limit int) (_ []*InboundEvent, err error) {
+	defer derrors.Wrap(&err, "Store.UnappliedEvents(ctx, %d)", tenantID)
+	var es []*InboundEvent
+	err = q.SelectContext(ctx, &es, `
 		SELECT id, tenant_id, dedupe_key, event, object_kind, virtuous_id, modified_at, body,
 		       received_at, applied_at, outcome
-		FROM inbound_events WHERE id = $1 FOR UPDATE`, id); err != nil {
-		return nil, classify(err)
-	}
-	return &e, nil
+		FROM inbound_events
+		WHERE tenant_id = $1 AND applied_at IS NULL
+		ORDER BY id LIMIT $2
+		FOR UPDATE SKIP LOCKED`, tenantID, limit)
+	return es, err
 }
 
-// MarkEventApplied records that a delivery went through the inbound handler.
-func (s *Store) MarkEventApplied(ctx context.Context, q Querier, id int64, at time.Time, outcome string) (err error) {
-	defer derrors.Wrap(&err, "Store.MarkEventApplied(ctx, %d)", id)
-	_, err = q.ExecContext(ctx, `UPDATE inbound_events SET applied_at = $2, outcome = $3 WHERE id = $1`, id, at.UTC(), outcome)
+// MarkEventsApplied records a batch of deliveries as applied.
+func (s *Store) MarkEventsApplied(ctx context.Context, q Querier, ids []int64, outcomes []string, at time.Time) (err error) {
+	defer derrors.Wrap(&err, "Store.MarkEventsApplied(ctx, %d)", len(ids))
+	_, err = q.ExecContext(ctx, `
+		UPDATE inbound_events e SET applied_at = $3, outcome = i.outcome
+		FROM unnest($1::bigint[], $2::text[]) AS i(id, outcome)
+		WHERE e.id = i.id`, pq.Array(ids), pq.Array(outcomes), at.UTC())
 	return err
+}
+
+// TenantsWithUnappliedEvents lists tenants with deliveries waiting to be applied.
+func (s *Store) TenantsWithUnappliedEvents(ctx context.Context) (_ []int64, err error) {
+	defer derrors.Wrap(&err, "Store.TenantsWithUnappliedEvents(ctx)")
+	var ids []int64
+	// A loose index scan over the partial index: one probe per tenant.
+	err = s.db.SelectContext(ctx, &ids, `
+		WITH RECURSIVE t AS (
+			(SELECT tenant_id FROM inbound_events WHERE applied_at IS NULL ORDER BY tenant_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT tenant_id FROM inbound_events WHERE applied_at IS NULL AND tenant_id > t.tenant_id ORDER BY tenant_id LIMIT 1)
+			FROM t WHERE t.tenant_id IS NOT NULL)
+		SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL`)
+	return ids, err
 }
