@@ -3,6 +3,8 @@
 // with errors.Is, and the one Wrap idiom that adds context as an error rises.
 package derrors
 
+//lint:file-ignore ST1012 the kinds are named as in pkgsite's derrors (derrors.NotFound, not derrors.ErrNotFound): the package name already says "error", and every layer uses these names.
+
 import (
 	"errors"
 	"fmt"

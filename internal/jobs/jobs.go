@@ -58,7 +58,7 @@ type Options struct {
 // New builds a River client on db.
 func New(db *sql.DB, o Options) (*Client, error) {
 	cfg := &river.Config{
-		Logger:                      o.Log,
+		Logger:                      quiet(o.Log),
 		FetchCooldown:               100 * time.Millisecond,
 		FetchPollInterval:           max(o.PollInterval, 100*time.Millisecond),
 		JobTimeout:                  cmpOr(o.JobTimeout, 5*time.Minute),
@@ -94,7 +94,9 @@ func cmpOr(d, def time.Duration) time.Duration {
 	return def
 }
 
-// quiet passes on only warnings and errors.
+// quiet passes on only warnings and errors: River logs at INFO when it
+// starts and stops and every five seconds per queue ("Producer job counts"),
+// which would bury Backstop's own lines.
 func quiet(l *slog.Logger) *slog.Logger {
 	if l == nil {
 		return nil
