@@ -2,8 +2,10 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,6 +19,17 @@ import (
 // committed: small, so an interrupted pass wastes little of the rate budget.
 const lookupBatch = 50
 
+// stuckResume is where an unfinished sweep of the stuck pass stands: every
+// candidate up to After has been looked up, and so have the ids in Done
+// above it (lookups run in parallel, so the one refused by the budget may
+// have had later ones answered). The next run continues the sweep there
+// rather than spending the budget on the same lookups again; a completed
+// sweep clears it, and the run after that starts from the first record.
+type stuckResume struct {
+	After int64   `json:"after,omitempty"`
+	Done  []int64 `json:"done,omitempty"`
+}
+
 // stuck is Categories 1 and 2. Records submitted longer ago than stuck_after
 // that nothing has confirmed are looked up one by one by their external
 // reference: found → confirmed via reconciliation (the webhook was lost);
@@ -28,15 +41,44 @@ func (e *Engine) stuck(ctx context.Context, r *run) error {
 	cutoff := r.now.Add(-r.t.StuckAfter())
 	reviewCutoff := r.now.Add(-r.t.NeedsReviewAfter())
 	via := inbound.Via{ConfirmedVia: record.ViaReconciliation, Actor: audit.ActorReconcile, Category: audit.CatStuck, Note: recoveredNote}
-	var after int64
+	ps, err := e.Store.PassState(ctx, e.Store.DB(), r.t.ID, string(Stuck))
+	if err != nil {
+		return err
+	}
+	var res stuckResume
+	json.Unmarshal(ps.Resume, &res)
+	done := map[int64]bool{}
+	for _, id := range res.Done {
+		done[id] = true
+	}
+	after := res.After
 	for {
 		cands, err := e.Store.StuckCandidates(ctx, r.t.ID, cutoff, after, lookupBatch)
-		if err != nil || len(cands) == 0 {
+		if err != nil {
 			return err
 		}
-		after = cands[len(cands)-1].ID
-		r.Examined += len(cands)
-		found, missing, lookErr := e.lookupAll(ctx, r, cands)
+		if len(cands) == 0 {
+			if res.After == 0 && len(res.Done) == 0 {
+				return nil
+			}
+			return e.saveStuck(ctx, r, ps, stuckResume{})
+		}
+		todo := slices.DeleteFunc(slices.Clone(cands), func(rec *record.Record) bool { return done[rec.ID] })
+		results, lookErr := e.lookupAll(ctx, r, todo)
+		found := map[record.Kind][]inbound.Object{}
+		var missing []*record.Record
+		for _, lr := range results {
+			switch {
+			case !lr.done:
+				continue
+			case lr.obj != nil:
+				found[lr.rec.Kind] = append(found[lr.rec.Kind], *lr.obj)
+			default:
+				missing = append(missing, lr.rec)
+			}
+			done[lr.rec.ID] = true
+			r.Examined++
+		}
 		for kind, objs := range found {
 			res, err := e.Inbound.Apply(ctx, r.t.ID, kind, objs, via)
 			if err != nil {
@@ -53,25 +95,58 @@ func (e *Engine) stuck(ctx context.Context, r *run) error {
 				return err
 			}
 		}
+		// Saved after every batch, so a killed run resumes too.
+		res = resumeAfter(after, cands, done)
+		if err := e.saveStuck(ctx, r, ps, res); err != nil {
+			return err
+		}
 		if lookErr != nil {
 			return lookErr
 		}
+		after, done = res.After, map[int64]bool{}
 	}
 }
 
-// lookupAll looks records up with bounded concurrency. It stops at the first
-// error (typically the rate budget running out) and returns what it learned
-// before that.
-func (e *Engine) lookupAll(ctx context.Context, r *run, recs []*record.Record) (map[record.Kind][]inbound.Object, []*record.Record, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		obj   *inbound.Object
-		rec   *record.Record
-		err   error
-		found bool
+// resumeAfter is the resume point after a batch fetched after id after: the
+// last of the looked-up candidates at the batch's start, and the looked-up
+// ids beyond the first one that was not.
+func resumeAfter(after int64, cands []*record.Record, done map[int64]bool) stuckResume {
+	res := stuckResume{After: after}
+	i := 0
+	for ; i < len(cands) && done[cands[i].ID]; i++ {
+		res.After = cands[i].ID
 	}
-	results := make([]result, len(recs))
+	for _, rec := range cands[i:] {
+		if done[rec.ID] {
+			res.Done = append(res.Done, rec.ID)
+		}
+	}
+	return res
+}
+
+func (e *Engine) saveStuck(ctx context.Context, r *run, ps *store.PassState, res stuckResume) error {
+	b, _ := json.Marshal(res)
+	return e.Store.SavePassState(ctx, e.Store.DB(), r.t.ID, string(Stuck), &store.PassState{Watermark: ps.Watermark, Resume: b})
+}
+
+// lookupResult is one record's lookup: done when Virtuous answered, with
+// obj nil for a 404.
+type lookupResult struct {
+	rec  *record.Record
+	obj  *inbound.Object
+	done bool
+}
+
+// lookupAll looks records up with bounded concurrency. The first error
+// (typically the rate budget running out) stops new lookups from starting,
+// but those already in flight finish: their answers were paid for, and
+// throwing them away would make the next run ask again. It returns every
+// record's result and that first error.
+func (e *Engine) lookupAll(ctx context.Context, r *run, recs []*record.Record) ([]lookupResult, error) {
+	results := make([]lookupResult, len(recs))
+	errs := make([]error, len(recs))
+	stop := make(chan struct{})
+	var once sync.Once
 	n := e.LookupConcurrency
 	if n <= 0 {
 		n = 4
@@ -79,41 +154,42 @@ func (e *Engine) lookupAll(ctx context.Context, r *run, recs []*record.Record) (
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	for i, rec := range recs {
+		results[i].rec = rec
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = result{rec: rec, err: ctx.Err()}
+			case <-stop:
 				return
 			}
 			defer func() { <-sem }()
+			select {
+			case <-stop:
+				return // stopped while this one waited for its turn
+			default:
+			}
 			obj, ok, err := e.lookup(ctx, r, rec)
-			results[i] = result{obj: obj, rec: rec, found: ok, err: err}
 			if err != nil {
-				cancel()
+				errs[i] = err
+				once.Do(func() { close(stop) })
+				return
+			}
+			results[i].done = true
+			if ok {
+				results[i].obj = obj
 			}
 		}()
 	}
 	wg.Wait()
-	found := map[record.Kind][]inbound.Object{}
-	var missing []*record.Record
 	var firstErr error
-	for _, res := range results {
-		switch {
-		case res.err != nil:
-			// Prefer the error that stopped the others over their cancellations.
-			if firstErr == nil || errors.Is(firstErr, context.Canceled) {
-				firstErr = res.err
-			}
-		case res.found:
-			found[res.rec.Kind] = append(found[res.rec.Kind], *res.obj)
-		default:
-			missing = append(missing, res.rec)
+	for _, err := range errs {
+		// Prefer the error that stopped the others over cancellations.
+		if err != nil && (firstErr == nil || errors.Is(firstErr, context.Canceled)) {
+			firstErr = err
 		}
 	}
-	return found, missing, firstErr
+	return results, firstErr
 }
 
 // lookup asks Virtuous for one record by its external reference.
