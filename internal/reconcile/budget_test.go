@@ -60,14 +60,15 @@ func TestPassOutOfBudgetResumes(t *testing.T) {
 	eng.Page = 4
 
 	// Missed: contacts then gifts, four to a page; the budget stops it
-	// after three pages.
+	// when the contacts are done, before the first page of gifts.
 	contacts, gifts := len(e.Org.Contacts()), len(e.Org.Gifts())
-	pages := (contacts+3)/4 + (gifts+3)/4
-	if pages < 5 {
-		t.Fatalf("only %d Query pages (%d contacts, %d gifts): too few to stop in the middle", pages, contacts, gifts)
+	contactPages := (contacts + 3) / 4
+	pages := contactPages + (gifts+3)/4
+	if contactPages < 2 || gifts < 8 {
+		t.Fatalf("%d contacts, %d gifts: too few to stop in the middle", contacts, gifts)
 	}
 	e.Org.ResetCounters()
-	first := runOutOfBudget(t, e, eng, reconcile.Missed, 3)
+	first := runOutOfBudget(t, e, eng, reconcile.Missed, contactPages)
 	second, err := eng.Run(context.Background(), e.Tenant, reconcile.Missed, reconcile.RunOpts{Trigger: "test", Now: e.Clock.Now()})
 	if err != nil || second.Status != "ok" {
 		t.Fatalf("the resumed missed run: got %v, %+v", err, second)

@@ -69,7 +69,12 @@ func (e *Engine) missed(ctx context.Context, r *run) error {
 		if err != nil {
 			return err
 		}
+		// Saved at once: a run interrupted among the gift pages must not
+		// spend a Query call on the contacts again when it resumes.
 		res.Phase, res.Skip = "gifts", 0
+		if err := e.Store.InTx(ctx, save); err != nil {
+			return err
+		}
 	}
 	err = r.client.EachGiftPage(ctx, q, res.Skip, e.page(), func(p *virtuous.Page[virtuous.Gift], skip int) error {
 		objs := make([]inbound.Object, len(p.List))
