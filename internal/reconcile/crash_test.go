@@ -3,13 +3,18 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"backstop/internal/apptest"
 	"backstop/internal/reconcile"
 	"backstop/internal/record"
+	"backstop/internal/virtuous"
 	"backstop/internal/virtuoussim"
 )
 
@@ -44,42 +49,150 @@ func checkInvariants(t *testing.T, e *apptest.Env, when string) int {
 	return e.Statuses()[record.Confirmed]
 }
 
+// cancelAt cancels a run's context at its at-th request to Virtuous, in
+// one of three places: before the request is sent, as its response body is
+// closed (the cancel lands in the decoding or the next database step), or
+// a random moment later (inside the page's or the lookups' database work).
+// Requests after the at-th wait for the cancel and fail, so a run gets at
+// most at answers, and a run that needs more cannot finish.
+type cancelAt struct {
+	mu     sync.Mutex
+	n, at  int
+	mode   int
+	delay  time.Duration
+	cancel context.CancelFunc
+	fired  bool
+}
+
+func (c *cancelAt) arm(at, mode int, delay time.Duration, cancel context.CancelFunc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n, c.at, c.mode, c.delay, c.cancel, c.fired = 0, at, mode, delay, cancel, false
+}
+
+// hasFired reports whether the run reached its at-th request.
+func (c *cancelAt) hasFired() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fired
+}
+
+func (c *cancelAt) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n++
+	n := c.n
+	c.fired = c.fired || n == c.at
+	mode, delay, cancel := c.mode, c.delay, c.cancel
+	c.mu.Unlock()
+	switch {
+	case n < c.at:
+		return http.DefaultTransport.RoundTrip(req)
+	case n > c.at:
+		<-req.Context().Done()
+		return nil, req.Context().Err()
+	case mode == 0:
+		cancel()
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() {
+		if mode == 1 {
+			cancel()
+			return
+		}
+		go func() {
+			time.Sleep(delay)
+			cancel()
+		}()
+	}}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+	once   sync.Once
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.cancel)
+	return err
+}
+
 // A pass cancelled at random points, many times, leaves no record half
 // applied; the next uninterrupted run finishes the job without a duplicate
 // audit outcome. The missed pass is interrupted between and inside its
 // Query pages, the stuck pass among its per-record lookups.
+//
+// Every one of the 20 interruptions lands on unfinished work: before each,
+// 30 more gifts are submitted whose webhooks are lost, and the run is
+// cancelled at a request before the last one it needs (the missed pass's
+// first or second, ten objects to a page, so it finishes at most two of
+// the three gift pages each round adds; any stuck lookup but the last);
+// a run that is not cancelled mid-way fails the test.
 func TestPassCancelledAtRandomPoints(t *testing.T) {
 	t.Parallel()
 	for _, pass := range []reconcile.Pass{reconcile.Missed, reconcile.Stuck} {
 		t.Run(string(pass), func(t *testing.T) {
 			t.Parallel()
 			e := apptest.New(t, apptest.Options{Workers: true, Org: virtuoussim.OrgConfig{WebhookLossRate: 1, Latency: 2 * time.Millisecond}})
-			const n = 400
-			submitGifts(t, e, n, nil)
-			e.Org.RunBatch()
-			e.Quiet(30 * time.Second)
-			e.Clock.Advance(25 * time.Hour)
 			rng := rand.New(rand.NewPCG(9, uint64(len(pass))))
-			eng := e.Engine()
-			eng.Page = 50 // more pages, more places to be interrupted
-			interrupted := 0
-			for i := range 20 {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(300))*time.Millisecond)
-				_, err := eng.Run(ctx, e.Tenant, pass, reconcile.RunOpts{Trigger: "test", Now: e.Clock.Now()})
-				cancel()
-				if err != nil {
-					interrupted++
+			tr := &cancelAt{}
+			eng := e.App.Engine(e.Jobs, func(c *virtuous.Config) {
+				c.BaseBackoff, c.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
+				c.HTTPClient = &http.Client{Transport: tr}
+			})
+			eng.Log = e.App.Log
+			eng.Page = 10
+			const rounds, perRound = 20, 30
+			for i := range rounds {
+				reseed(t, e, i*perRound, perRound)
+				left := e.Statuses()[record.Submitted]
+				at := 1 + rng.IntN(2)
+				if pass == reconcile.Stuck {
+					at = 1 + rng.IntN(left-1) // one lookup per record left
 				}
+				ctx, cancel := context.WithCancel(context.Background())
+				tr.arm(at, rng.IntN(3), time.Duration(rng.IntN(3000))*time.Microsecond, cancel)
+				_, err := eng.Run(ctx, e.Tenant, pass, reconcile.RunOpts{Trigger: "test", Now: e.Clock.Now()})
+				cancelled := ctx.Err() != nil
+				cancel()
 				got := checkInvariants(t, e, fmt.Sprintf("after interruption %d", i))
-				t.Logf("run %d: confirmed %d, err=%v", i, got, err)
-			}
-			if interrupted < 5 {
-				t.Errorf("only %d of 20 runs were interrupted; the test proves little", interrupted)
+				after := e.Statuses()[record.Submitted]
+				t.Logf("run %d: cancelled at request %d; confirmed %d, left %d, err=%v", i, at, got, after, err)
+				if !tr.hasFired() || !cancelled || err == nil || after == 0 {
+					t.Fatalf("run %d was not interrupted mid-work: reached request %d %v, err %v, %d records left to recover", i, at, tr.hasFired(), err, after)
+				}
 			}
 			run := e.Reconcile(pass)
-			if got := checkInvariants(t, e, "final"); got != n || run.Status != "ok" {
-				t.Fatalf("after an uninterrupted run: %d confirmed (run %+v), want all %d", got, *run, n)
+			if got := checkInvariants(t, e, "final"); got != rounds*perRound || run.Status != "ok" {
+				t.Fatalf("after an uninterrupted run: %d confirmed (run %+v), want all %d", got, *run, rounds*perRound)
 			}
 		})
 	}
+}
+
+// reseed submits gifts from+1 … from+n, lets the batch import them (their
+// webhooks are lost), and moves the clock past stuck_after. The donors are
+// seven people giving again and again, so the missed pass's contacts stay
+// one page and its interruptions land among the gift pages.
+func reseed(t *testing.T, e *apptest.Env, from, n int) {
+	t.Helper()
+	for i := from + 1; i <= from+n; i++ {
+		body := apptest.Gift(i, fmt.Sprintf("%d.00", 10+i))
+		body = strings.NewReplacer(fmt.Sprintf("Number %d", i), fmt.Sprintf("Number %d", i%7),
+			fmt.Sprintf("donor%d@", i), fmt.Sprintf("donor%d@", i%7)).Replace(body)
+		if code, out := e.Put(record.Gift, fmt.Sprintf("order-%d", i), body); code != 201 {
+			t.Fatalf("put %d: %d %v", i, code, out)
+		}
+	}
+	e.Eventually("records submitted", 60*time.Second, func() bool { return e.Statuses()[record.Pending] == 0 })
+	e.Org.RunBatch()
+	e.Quiet(30 * time.Second)
+	e.Clock.Advance(25 * time.Hour)
 }
