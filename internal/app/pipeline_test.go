@@ -69,12 +69,16 @@ func TestPipelineWebhookLoss(t *testing.T) {
 }
 
 // Two worker processes against one database submit each pending record
-// exactly once: the simulator counts the POSTs per transaction.
+// exactly once: the simulator counts the POSTs per transaction. Both
+// workers are running before the records arrive, and each must have
+// submitted a share (River records the client that worked each job), so
+// the test cannot pass with one worker doing everything.
 func TestTwoWorkersSubmitOnce(t *testing.T) {
 	t.Parallel()
-	e := apptest.New(t, apptest.Options{}) // the environment's web server enqueues; no workers yet
-	putAll(t, e, 200, 0)
-	for i := range 2 {
+	// The environment's web server enqueues; it works no jobs itself.
+	e := apptest.New(t, apptest.Options{Org: virtuoussim.OrgConfig{Latency: 5 * time.Millisecond}})
+	var ids []string
+	for range 2 {
 		a, err := app.Open(context.Background(), config.Config{DatabaseURL: e.App.Cfg.DatabaseURL, SecretKey: e.App.Cfg.SecretKey, DataDir: t.TempDir()},
 			slog.New(slog.NewTextHandler(io.Discard, nil)), app.OpenOptions{})
 		if err != nil {
@@ -82,14 +86,24 @@ func TestTwoWorkersSubmitOnce(t *testing.T) {
 		}
 		a.Now = e.Clock.Now
 		t.Cleanup(func() { a.Close() })
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		go func() {
-			if err := a.Work(ctx, app.WorkOptions{Tick: -1}); err != nil {
-				t.Errorf("worker %d: %v", i, err)
-			}
-		}()
+		rc, err := a.NewWorkerClient(app.WorkOptions{Tick: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rc.Stop(ctx)
+		})
+		ids = append(ids, rc.ID())
 	}
+	if ids[0] == ids[1] {
+		t.Fatalf("both worker clients are named %s: their shares cannot be told apart", ids[0])
+	}
+	putAll(t, e, 200, 0)
 	e.Eventually("every record submitted", 60*time.Second, func() bool { return e.Statuses()[record.Submitted] == 200 })
 	c := e.Org.Counters()
 	for n := 1; n <= 200; n++ {
@@ -97,9 +111,21 @@ func TestTwoWorkersSubmitOnce(t *testing.T) {
 			t.Errorf("record %d: POSTed %d times, want exactly 1", n, got)
 		}
 	}
-	var jobsPerWorker []int
-	e.App.Store.DB().Select(&jobsPerWorker, `SELECT count(*) FROM river_job WHERE kind = 'submit' GROUP BY attempted_by[1]`)
-	t.Logf("submissions per worker process: %v", jobsPerWorker)
+	var shares []struct {
+		Client string `db:"client"`
+		N      int    `db:"n"`
+	}
+	if err := e.App.Store.DB().Select(&shares, `SELECT attempted_by[1] AS client, count(*) AS n FROM river_job WHERE kind = 'submit' GROUP BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, s := range shares {
+		got[s.Client] = s.N
+	}
+	t.Logf("submissions per worker process: %v", got)
+	if got[ids[0]] == 0 || got[ids[1]] == 0 || got[ids[0]]+got[ids[1]] != 200 {
+		t.Errorf("submissions per worker: got %v, want all 200 shared by both %v", got, ids)
+	}
 }
 
 func putAll(t *testing.T, e *apptest.Env, gifts, contacts int) {
