@@ -21,6 +21,7 @@ import (
 	"backstop/internal/store"
 	"backstop/internal/tenant"
 	"backstop/internal/virtuous"
+	"backstop/internal/virtuoussim"
 )
 
 func TestMain(m *testing.M) {
@@ -328,34 +329,34 @@ func newVirtuous(t *testing.T, v *virtuousServer, b virtuous.Budget) *virtuous.C
 	return c
 }
 
-// TestTwoProcessesShareOneBudget runs two budgets with their own
-// connection pools (two processes) and two clients, four goroutines each,
-// until the budget is spent: together they send exactly limit − reserve.
-func TestTwoProcessesShareOneBudget(t *testing.T) {
-	t.Parallel()
+// twoProcesses opens two stores with their own connection pools on one
+// fresh database, as two Backstop processes would.
+func twoProcesses(t *testing.T) []*store.Store {
+	t.Helper()
 	url := dbtest.URL(t)
-	ctx := dbtest.Ctx(t)
 	var stores []*store.Store
 	for range 2 {
-		s, err := store.Open(ctx, url)
+		s, err := store.Open(dbtest.Ctx(t), url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		stores = append(stores, s)
 	}
-	id := newTenant(t, stores[0], 20)
-	setBudget(t, stores[0], id, 50, 50, time.Now().Add(-time.Second))
-	v := &virtuousServer{limit: 50, reset: time.Now().Add(time.Hour).Truncate(time.Second)}
-	clients := []*virtuous.Client{
-		newVirtuous(t, v, ratebudget.New(stores[0], id)),
-		newVirtuous(t, v, ratebudget.New(stores[1], id)),
-	}
+	return stores
+}
+
+// spendAll calls with each client from four goroutines, all starting
+// together, until the budget refuses each of them.
+func spendAll(t *testing.T, ctx context.Context, clients []*virtuous.Client) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 4*len(clients))
+	start := make(chan struct{})
 	for _, c := range clients {
 		for range 4 {
 			wg.Go(func() {
+				<-start
 				for {
 					if _, _, err := c.Gift(ctx, 1); err != nil {
 						errs <- err
@@ -365,6 +366,7 @@ func TestTwoProcessesShareOneBudget(t *testing.T) {
 			})
 		}
 	}
+	close(start)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -372,6 +374,23 @@ func TestTwoProcessesShareOneBudget(t *testing.T) {
 			t.Errorf("a worker stopped on %v, want BudgetExhausted", err)
 		}
 	}
+}
+
+// TestTwoProcessesShareOneBudget runs two budgets with their own
+// connection pools (two processes) and two clients, four goroutines each,
+// until the budget is spent: together they send exactly limit − reserve.
+func TestTwoProcessesShareOneBudget(t *testing.T) {
+	t.Parallel()
+	ctx := dbtest.Ctx(t)
+	stores := twoProcesses(t)
+	id := newTenant(t, stores[0], 20)
+	setBudget(t, stores[0], id, 50, 50, time.Now().Add(-time.Second))
+	v := &virtuousServer{limit: 50, reset: time.Now().Add(time.Hour).Truncate(time.Second)}
+	clients := []*virtuous.Client{
+		newVirtuous(t, v, ratebudget.New(stores[0], id)),
+		newVirtuous(t, v, ratebudget.New(stores[1], id)),
+	}
+	spendAll(t, ctx, clients)
 	sent := clients[0].Calls() + clients[1].Calls()
 	if got := v.served.Load(); got != 40 || sent != 40 {
 		t.Errorf("server got %d requests, clients sent %d; want exactly limit − reserve = 40", got, sent)
@@ -415,5 +434,53 @@ func TestHeadersProtectOtherIntegrations(t *testing.T) {
 	// Server remaining after ours: 50 − 30 − n; we stop when that reaches the reserve of 10.
 	if got := v.served.Load(); got != 10 {
 		t.Errorf("sent %d requests, want 10 (leaving the server's remaining at the reserve)", got)
+	}
+}
+
+// Two client instances with their own connection pools (two processes)
+// share one organization's budget in one database, against the Virtuous
+// simulator over real HTTP, four goroutines each, until the budget is
+// spent: together they send exactly limit − reserve, neither goes over, and
+// the simulator refuses nothing.
+func TestTwoClientsShareOneBudgetOnTheSimulator(t *testing.T) {
+	t.Parallel()
+	ctx := dbtest.Ctx(t)
+	stores := twoProcesses(t)
+	id := newTenant(t, stores[0], 20)
+	setBudget(t, stores[0], id, 200, 200, time.Now().Add(-time.Second))
+	sim := virtuoussim.New(virtuoussim.Options{RateLimit: 200, Seed: 1})
+	org := sim.AddOrg("acme", "sim-key")
+	simURL, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	var clients []*virtuous.Client
+	for _, s := range stores {
+		tr := &http.Transport{}
+		t.Cleanup(tr.CloseIdleConnections)
+		c, err := virtuous.New(virtuous.Config{BaseURL: simURL, APIKey: "sim-key", Budget: ratebudget.New(s, id),
+			HTTPClient: &http.Client{Transport: tr}, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	spendAll(t, ctx, clients)
+	var served int64
+	for _, n := range org.Counters().Requests {
+		served += n
+	}
+	sent := clients[0].Calls() + clients[1].Calls()
+	if served != 160 || sent != 160 {
+		t.Errorf("the simulator got %d requests, the clients sent %d; want exactly limit − reserve = 160", served, sent)
+	}
+	if n := org.Counters().RateLimited; n != 0 {
+		t.Errorf("the simulator refused %d requests with 429, want none", n)
+	}
+	for i, c := range clients {
+		if c.Calls() == 0 {
+			t.Errorf("client %d sent nothing; the test did not exercise sharing", i)
+		}
 	}
 }

@@ -115,6 +115,11 @@ type Client struct {
 	maxRetryAfter time.Duration
 	log           *slog.Logger
 	calls         atomic.Int64
+	// sleep waits between attempts and now reads the time the rate headers
+	// are measured against; tests replace them to see the waits without
+	// sitting them out.
+	sleep func(context.Context, time.Duration) error
+	now   func() time.Time
 }
 
 // New checks cfg and fills in its defaults.
@@ -141,6 +146,8 @@ func New(cfg Config) (*Client, error) {
 		maxBackoff:    cmp.Or(cfg.MaxBackoff, 30*time.Second),
 		maxRetryAfter: cmp.Or(cfg.MaxRetryAfter, 60*time.Second),
 		log:           cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		sleep:         sleep,
+		now:           time.Now,
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -187,7 +194,7 @@ func (c *Client) do(ctx context.Context, r call) ([]byte, error) {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "virtuous request will be retried",
 			slog.String("method", r.method), slog.String("path", r.path), slog.Int("attempt", n),
 			slog.Duration("wait", wait), slog.Any("error", err))
-		if werr := sleep(ctx, wait); werr != nil {
+		if werr := c.sleep(ctx, wait); werr != nil {
 			// Both stay matchable: the caller's cancellation and the failure it cut short.
 			return nil, fmt.Errorf("%w; stopped waiting to retry: %w", err, werr)
 		}
@@ -222,7 +229,7 @@ func (c *Client) attempt(ctx context.Context, r call, n int) ([]byte, time.Durat
 // before anything else (even a failed read spent the call), then sorts the
 // status into success, a retry after some wait, or a final *APIError.
 func (c *Client) response(ctx context.Context, r call, resp *http.Response, n int, start time.Time) ([]byte, time.Duration, error) {
-	info := parseRateInfo(resp.Header, resp.StatusCode, time.Now())
+	info := parseRateInfo(resp.Header, resp.StatusCode, c.now())
 	if c.budget != nil && info.observable() {
 		c.budget.Observe(ctx, info)
 	}
@@ -305,7 +312,7 @@ func (c *Client) transportError(ctx context.Context, r call, err error) error {
 func (c *Client) rateLimitWait(info RateInfo, n int) time.Duration {
 	wait := info.RetryAfter
 	if wait == 0 && !info.Reset.IsZero() {
-		wait = time.Until(info.Reset)
+		wait = info.Reset.Sub(c.now())
 	}
 	if wait <= 0 {
 		return c.backoff(n)

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -446,20 +445,20 @@ func TestRateLimitedWaitsRetryAfter(t *testing.T) {
 	t.Parallel()
 	srv, rec := serve(t, func(w http.ResponseWriter, _ *http.Request, n int) {
 		if n == 1 {
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", "7")
 			w.WriteHeader(429)
 			return
 		}
 		io.WriteString(w, "{}")
 	})
-	// Backoff alone would retry within milliseconds; only Retry-After makes it wait.
+	// Backoff alone would wait milliseconds; only Retry-After asks for 7s.
 	c := newClient(t, srv.URL)
-	start := time.Now()
+	w := recordWaits(c)
 	if err := c.SubmitContact(testCtx(t), json.RawMessage(`{"referenceId":"1"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took < 950*time.Millisecond || took > 5*time.Second {
-		t.Errorf("took %v, want about the 1s Retry-After", took)
+	if got := w.got(); len(got) != 1 || got[0] != 7*time.Second {
+		t.Errorf("waited %v, want once for the 7s Retry-After", got)
 	}
 	if rec.count() != 2 {
 		t.Errorf("got %d requests, want 2", rec.count())
@@ -468,23 +467,24 @@ func TestRateLimitedWaitsRetryAfter(t *testing.T) {
 
 func TestRateLimitedWaitsUntilReset(t *testing.T) {
 	t.Parallel()
-	var resetUnix atomic.Int64
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	srv, rec := serve(t, func(w http.ResponseWriter, _ *http.Request, n int) {
 		if n == 1 {
-			// A whole second 0.5–1.5s away, as Unix seconds.
-			resetUnix.Store(time.Now().Add(1500 * time.Millisecond).Unix())
-			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(resetUnix.Load(), 10))
+			// No Retry-After: the window's reset, as Unix seconds, 45s away.
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(now.Add(45*time.Second).Unix(), 10))
 			w.WriteHeader(429)
 			return
 		}
 		io.WriteString(w, "{}")
 	})
 	c := newClient(t, srv.URL)
+	c.now = func() time.Time { return now }
+	w := recordWaits(c)
 	if err := c.SubmitGift(testCtx(t), map[string]string{}); err != nil {
 		t.Fatal(err)
 	}
-	if now, reset := time.Now(), time.Unix(resetUnix.Load(), 0); now.Before(reset) {
-		t.Errorf("retried at %v, before the reset %v", now, reset)
+	if got := w.got(); len(got) != 1 || got[0] != 45*time.Second {
+		t.Errorf("waited %v, want once until the reset 45s away", got)
 	}
 	if rec.count() != 2 {
 		t.Errorf("got %d requests, want 2", rec.count())
@@ -498,14 +498,14 @@ func TestRateLimitedTooLongReturnsAtOnce(t *testing.T) {
 		w.WriteHeader(429)
 	})
 	c := newClient(t, srv.URL, func(c *Config) { c.MaxRetryAfter = 2 * time.Second })
-	start := time.Now()
+	w := recordWaits(c)
 	err := c.SubmitGift(testCtx(t), map[string]string{})
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter != time.Hour {
 		t.Fatalf("got %v, want a 429 APIError with RetryAfter 1h", err)
 	}
-	if time.Since(start) > time.Second || rec.count() != 1 {
-		t.Errorf("took %v and %d requests, want an immediate return after 1", time.Since(start), rec.count())
+	if got := w.got(); len(got) != 0 || rec.count() != 1 {
+		t.Errorf("waited %v and sent %d requests, want an immediate return after 1", got, rec.count())
 	}
 }
 
@@ -513,22 +513,19 @@ func TestTimeoutsAreRetried(t *testing.T) {
 	t.Parallel()
 	srv, rec := serve(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		if n == 1 {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
+			<-r.Context().Done() // never answers; the client's timeout ends it
 			return
 		}
 		io.WriteString(w, `{"id":9}`)
 	})
-	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = 500 * time.Millisecond })
-	start := time.Now()
+	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = 100 * time.Millisecond })
+	w := recordWaits(c)
 	g, ok, err := c.Gift(testCtx(t), 9)
 	if err != nil || !ok || g.ID != 9 {
 		t.Fatalf("got %v %v %v, want gift 9 after a retry", g, ok, err)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("took %v, want about one 500ms timeout", took)
+	if got := w.got(); len(got) != 1 || got[0] > time.Millisecond {
+		t.Errorf("waited %v, want one backoff of at most the 1ms base", got)
 	}
 	if rec.count() != 2 {
 		t.Errorf("got %d requests, want 2", rec.count())
@@ -588,65 +585,84 @@ func TestConnectionRefusedExhaustsAttempts(t *testing.T) {
 	}
 }
 
-func TestCancelStopsPromptly(t *testing.T) {
+// A cancel stops the client where it is: while it waits to retry (the
+// wait is an hour, so a wait that ignored the cancel would hang the test)
+// and during a request; nothing is sent after it.
+func TestCancelStops(t *testing.T) {
 	t.Parallel()
+	// cancelThenWait cancels ctx as the client starts to wait, then waits
+	// the way the client does.
+	cancelThenWait := func(c *Client, cancel context.CancelFunc) *waits {
+		w := &waits{then: func(ctx context.Context, d time.Duration) error {
+			cancel()
+			return sleep(ctx, d)
+		}}
+		c.sleep = w.sleep
+		return w
+	}
 	t.Run("DuringBackoff", func(t *testing.T) {
 		t.Parallel()
 		srv, rec := serve(t, respond(503, ""))
-		c := newClient(t, srv.URL, func(c *Config) { c.BaseBackoff, c.MaxBackoff = 10*time.Second, 10*time.Second })
-		// Full jitter may draw a short first wait; keep attempts coming until cancel.
-		c.maxAttempts = 1000
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		start := time.Now()
+		c := newClient(t, srv.URL, func(c *Config) { c.BaseBackoff, c.MaxBackoff = time.Hour, time.Hour })
+		ctx, cancel := context.WithCancel(context.Background())
+		w := cancelThenWait(c, cancel)
 		err := c.SubmitGift(ctx, map[string]string{})
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("got %v, want the caller's deadline", err)
+		var ae *APIError
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &ae) || ae.Status != 503 {
+			t.Errorf("got %v, want the cancellation and the 503 it cut short", err)
 		}
-		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("took %v after a 100ms deadline", took)
-		}
-		if rec.count() < 1 {
-			t.Errorf("got %d requests, want at least 1", rec.count())
+		if len(w.got()) != 1 || rec.count() != 1 {
+			t.Errorf("waited %v and sent %d requests, want one wait and no retry", w.got(), rec.count())
 		}
 	})
 	t.Run("DuringRetryAfter", func(t *testing.T) {
 		t.Parallel()
 		srv, rec := serve(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
-			w.Header().Set("Retry-After", "10")
+			w.Header().Set("Retry-After", "50")
 			w.WriteHeader(429)
 		})
 		c := newClient(t, srv.URL)
 		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(100*time.Millisecond, cancel)
-		start := time.Now()
+		w := cancelThenWait(c, cancel)
 		err := c.SubmitGift(ctx, map[string]string{})
 		var ae *APIError
 		if !errors.Is(err, context.Canceled) || !errors.As(err, &ae) || ae.Status != 429 {
 			t.Errorf("got %v, want the cancellation and the 429 it cut short", err)
 		}
-		if took := time.Since(start); took > 2*time.Second || rec.count() != 1 {
-			t.Errorf("took %v and %d requests, want a prompt stop after 1", took, rec.count())
+		if got := w.got(); len(got) != 1 || got[0] != 50*time.Second || rec.count() != 1 {
+			t.Errorf("waited %v and sent %d requests, want the 50s Retry-After cut short and no retry", got, rec.count())
 		}
 	})
 	t.Run("DuringRequest", func(t *testing.T) {
 		t.Parallel()
-		srv, _ := serve(t, func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() })
-		c := newClient(t, srv.URL)
 		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(100*time.Millisecond, cancel)
-		start := time.Now()
+		srv, _ := serve(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+			cancel() // the request has arrived: cancel it mid-way
+			<-r.Context().Done()
+		})
+		c := newClient(t, srv.URL)
 		_, _, err := c.Gift(ctx, 1)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
-		}
-		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("took %v after cancel at 100ms", took)
 		}
 		if c.Calls() != 1 {
 			t.Errorf("got %d attempts, want 1 (no retry after cancel)", c.Calls())
 		}
 	})
+}
+
+// sleep waits the full time, or returns at once with the cause when ctx is
+// done; an hour's wait under a cancelled context must not block.
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	if err := sleep(context.Background(), time.Microsecond); err != nil {
+		t.Errorf("a full wait: got %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled wait: got %v, want context.Canceled", err)
+	}
 }
 
 func TestRedirectsAreNotFollowed(t *testing.T) {

@@ -114,5 +114,36 @@ func jsonDiff(t *testing.T, got, want []byte) string {
 	return cmp.Diff(w, g)
 }
 
+// waits records a client's waits between attempts instead of sitting them
+// out (or hands them to then).
+type waits struct {
+	mu   sync.Mutex
+	ds   []time.Duration
+	then func(context.Context, time.Duration) error
+}
+
+func (w *waits) sleep(ctx context.Context, d time.Duration) error {
+	w.mu.Lock()
+	w.ds = append(w.ds, d)
+	w.mu.Unlock()
+	if w.then != nil {
+		return w.then(ctx, d)
+	}
+	return ctx.Err()
+}
+
+func (w *waits) got() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.ds...)
+}
+
+// recordWaits makes c record its waits instead of sitting them out.
+func recordWaits(c *Client) *waits {
+	w := &waits{}
+	c.sleep = w.sleep
+	return w
+}
+
 // timeEq lets cmp compare Time values by instant.
 var timeEq = cmp.Comparer(func(a, b Time) bool { return a.Equal(b.Time) })

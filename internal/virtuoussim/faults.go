@@ -63,8 +63,12 @@ func (s *Sim) withFaults(o *Org, w http.ResponseWriter, r *http.Request, next ht
 }
 
 // sleep waits d, or less if the request or the simulator ends first; it
-// reports whether the full time passed.
+// reports whether the full time passed. A test's hook, when set, is asked
+// instead, so the waits can be seen without being sat out.
 func (s *Sim) sleep(ctx context.Context, d time.Duration) bool {
+	if hook := s.sleepHook.Load(); hook != nil {
+		return (*hook)(ctx, d)
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,14 +50,16 @@ type Sim struct {
 	byKey  map[string]*Org // by API key
 	nextID int64
 
-	hooks    *deliverer
-	handler  http.Handler
-	done     chan struct{}
-	wg       sync.WaitGroup
-	srvMu    sync.Mutex
-	srv      *http.Server
-	unhook   func()
-	closeOne sync.Once
+	hooks *deliverer
+	// sleepHook replaces the fault waits in tests (see sleep).
+	sleepHook atomic.Pointer[func(context.Context, time.Duration) bool]
+	handler   http.Handler
+	done      chan struct{}
+	wg        sync.WaitGroup
+	srvMu     sync.Mutex
+	srv       *http.Server
+	unhook    func()
+	closeOne  sync.Once
 }
 
 // New builds a Sim and starts its background workers (webhook delivery and,
