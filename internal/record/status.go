@@ -24,7 +24,7 @@ func (s Status) Valid() bool {
 	return ok
 }
 
-// transitions is DESIGN.md's lifecycle diagram, edge for edge:
+// transitions is DESIGN.md's lifecycle diagram, less one arrow:
 //
 //	pending      → submitted (Virtuous answered 200), failed (4xx, or retries spent)
 //	submitted    → confirmed (webhook or reconciliation found it), needs_review (404 past needs_review_after)
@@ -33,6 +33,15 @@ func (s Status) Valid() bool {
 //	confirmed    → conflict (drift under the manual policy)
 //	conflict     → confirmed (the customer decided)
 //	discarded    → nothing
+//
+// The diagram also draws needs_review → failed. Nothing takes it: a
+// needs-review record was accepted by Virtuous and waits in its Import
+// tool, so it is never POSTed again (a platform PUT on it is a platform
+// change, kept for the drift pass), no Virtuous 4xx can reach it, and the
+// queues offer a person confirm or discard, not "failed". An edge no code
+// takes would only let a mistake through, so it is left out until an
+// action needs it (say, "Virtuous lost it: resubmit", which would go
+// through failed → pending).
 var transitions = map[Status][]Status{
 	Pending:     {Submitted, Failed},
 	Submitted:   {Confirmed, NeedsReview},
