@@ -11,8 +11,12 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: run
+# Built, then exec'd rather than `go run`: go run exits 1 whenever it gets
+# the terminal's SIGINT, however cleanly the program then stops, so every
+# Ctrl-C ended in "make: *** Error 1".
 run: ## start Backstop with its built-in defaults (private PostgreSQL, simulated Virtuous)
-	$(GO) run ./cmd/backstop demo
+	$(GO) build -o bin/backstop ./cmd/backstop
+	exec bin/backstop demo
 
 .PHONY: build
 build: generate ## build bin/backstop

@@ -21,15 +21,21 @@ func main() {
 	defer stop()
 	err := run(ctx, os.Args[1:], &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv})
 	if err != nil {
-		switch {
-		case errors.Is(err, errUsageShown):
-		case exitCode(err) == 2:
-			fmt.Fprintln(os.Stderr, "backstop:", derrors.Public(err))
-		default:
-			fmt.Fprintln(os.Stderr, "backstop:", err)
+		if !errors.Is(err, errUsageShown) {
+			fmt.Fprintln(os.Stderr, "backstop:", message(err))
 		}
 		os.Exit(exitCode(err))
 	}
+}
+
+// message is what the command prints for err: for bad input the part meant
+// for the person who typed it, for anything else the whole chain (an
+// operator looking into a failure wants every step).
+func message(err error) string {
+	if exitCode(err) == 2 {
+		return derrors.Public(err)
+	}
+	return err.Error()
 }
 
 // stdio is what a command may touch of the process, so tests can run

@@ -6,15 +6,12 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"path/filepath"
 	"time"
-
-	_ "github.com/lib/pq"
 
 	"backstop/internal/config"
 	"backstop/internal/inbound"
@@ -98,19 +95,8 @@ func (a *App) startPrivate(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("private PostgreSQL (set DATABASE_URL to use your own): %w", err)
 	}
 	a.cluster = c
-	admin, err := sql.Open("postgres", c.URL("postgres"))
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	var exists bool
-	if err := admin.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'backstop')`).Scan(&exists); err != nil {
+	if err := store.CreateDatabaseIfMissing(ctx, c.URL("postgres"), "backstop"); err != nil {
 		return "", fmt.Errorf("private PostgreSQL: %w", err)
-	}
-	if !exists {
-		if _, err := admin.ExecContext(ctx, `CREATE DATABASE backstop`); err != nil {
-			return "", fmt.Errorf("create database backstop: %w", err)
-		}
 	}
 	return c.URL("backstop"), nil
 }

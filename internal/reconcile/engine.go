@@ -149,41 +149,17 @@ func (e *Engine) finish(ctx context.Context, r *run, err error) {
 		slog.Int("drift", r.DriftFound), slog.String("error", r.Error))
 }
 
-// lock takes the tenant's pass lock on a connection of its own, held for the
-// run. A process that dies loses its connection and with it the lock, so a
-// crash never leaves a pass locked.
+// lock takes the tenant's pass lock for the run; ErrBusy when another run
+// holds it.
 func (e *Engine) lock(ctx context.Context, tenantID int64, pass Pass) (func(), error) {
-	conn, err := e.Store.DB().Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key := lockClass<<48 | tenantID<<3 | int64(passIndex(pass))
-	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
-		conn.Close()
+	release, ok, err := e.Store.TryPassLock(ctx, tenantID, string(pass))
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("take pass lock: %w", err)
-	}
-	if !ok {
-		conn.Close()
+	case !ok:
 		return nil, ErrBusy
 	}
-	return func() {
-		conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
-		conn.Close()
-	}, nil
-}
-
-// lockClass, in the key's top bits, keeps Backstop's advisory locks apart
-// from River's and anyone else's.
-const lockClass int64 = 0x4273 // "Bs"
-
-func passIndex(p Pass) int {
-	for i, q := range Passes {
-		if q == p {
-			return i
-		}
-	}
-	return 7
+	return release, nil
 }
 
 func isWrongState(err error) bool { return errors.Is(err, derrors.WrongState) }

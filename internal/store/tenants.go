@@ -1,9 +1,11 @@
 package store
 
 import (
-	"github.com/jmoiron/sqlx"
-
 	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
 
 	"backstop/internal/derrors"
 	"backstop/internal/tenant"
@@ -45,7 +47,11 @@ func (s *Store) TenantBySlug(ctx context.Context, slug string) (_ *tenant.Tenant
 	defer derrors.Wrap(&err, "Store.TenantBySlug(ctx, %q)", slug)
 	var t tenant.Tenant
 	if err := s.db.GetContext(ctx, &t, `SELECT `+tenantColumns+` FROM tenants WHERE slug = $1`, slug); err != nil {
-		return nil, classify(err)
+		if err = classify(err); errors.Is(err, derrors.NotFound) {
+			// Named, so that a command's "backstop: …" says which tenant.
+			return nil, fmt.Errorf("tenant %q %w", slug, derrors.NotFound)
+		}
+		return nil, err
 	}
 	return &t, nil
 }
