@@ -91,6 +91,13 @@ func TestThreeWorkersRunEachPassOncePerPeriod(t *testing.T) {
 		}
 	}
 	t.Logf("%d scheduled runs over %d periods for 2 tenants; missed per tenant %v", len(runs), periods, missedSlots)
+	// The daily sequence ends with app.DailyReport: yesterday's report
+	// finalised and today's, for each tenant.
+	var reports []string
+	e.App.Store.DB().Select(&reports, `SELECT t.slug || ' ' || d.day::text FROM daily_reports d JOIN tenants t ON t.id = d.tenant_id ORDER BY 1`)
+	if strings.Join(reports, ", ") != "acme 2026-11-01, acme 2026-11-02, beta 2026-11-01, beta 2026-11-02" {
+		t.Errorf("got reports %v, want yesterday's and today's for each tenant", reports)
+	}
 }
 
 // Due schedules per the tenant's cadences and the daily hour.
