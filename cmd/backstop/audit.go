@@ -4,9 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
+	"net/url"
 
 	"backstop/internal/app"
 	"backstop/internal/audit"
@@ -57,52 +55,14 @@ The rows stream from one database cursor: memory stays flat for any size.
 		}}
 }
 
-// auditFilter builds and validates the filter from the flags.
+// auditFilter builds and validates the filter from the flags, through the
+// parser the web handlers use.
 func auditFilter(since, until string, actions, categories []string, actor, rec string) (audit.Filter, error) {
-	var f audit.Filter
-	var err error
-	if f.Since, err = parseInstant("since", since, false); err != nil {
-		return f, err
-	}
-	if f.Until, err = parseInstant("until", until, true); err != nil {
-		return f, err
-	}
-	f.Actions, f.Categories, f.Actor = splitList(actions), splitList(categories), strings.TrimSpace(actor)
-	if rec != "" {
-		if f.RecordID, err = strconv.ParseInt(rec, 10, 64); err != nil || f.RecordID <= 0 {
-			return f, derrors.Invalid("record", "%q is not a record id", rec)
+	v := url.Values{"action": actions, "category": categories}
+	for k, x := range map[string]string{"since": since, "until": until, "actor": actor, "record": rec} {
+		if x != "" {
+			v.Set(k, x)
 		}
 	}
-	return f, f.Validate()
-}
-
-// parseInstant reads an RFC 3339 time or a YYYY-MM-DD day: its start, or
-// with endOfDay the next day's start (an exclusive bound that takes the
-// whole day in). Empty is the zero time.
-func parseInstant(field, v string, endOfDay bool) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		if endOfDay {
-			d = d.AddDate(0, 0, 1)
-		}
-		return d, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return time.Time{}, derrors.Invalid(field, "%q is not an RFC 3339 time or a YYYY-MM-DD day", v)
-	}
-	return t.UTC(), nil
-}
-
-// splitList flattens repeated and comma-separated values.
-func splitList(vs []string) []string {
-	var out []string
-	for _, v := range vs {
-		for _, p := range strings.Split(v, ",") {
-			out = append(out, strings.TrimSpace(p))
-		}
-	}
-	return out
+	return audit.ParseFilter(v)
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,84 @@ type Filter struct {
 	Categories []string
 	Actor      string
 	RecordID   int64
+}
+
+// ParseFilter reads a filter from query parameters (the audit page's and
+// audit.csv's, and `backstop audit export`'s flags): since and until (an
+// RFC 3339 time, or a YYYY-MM-DD day: since from its start, until through
+// its end), action and category (repeatable or comma-separated), actor and
+// record. Errors name the parameter; the filter returned is validated.
+func ParseFilter(v url.Values) (Filter, error) {
+	var f Filter
+	var err error
+	if f.Since, err = parseInstant("since", v.Get("since"), false); err != nil {
+		return f, err
+	}
+	if f.Until, err = parseInstant("until", v.Get("until"), true); err != nil {
+		return f, err
+	}
+	f.Actions, f.Categories, f.Actor = splitList(v["action"]), splitList(v["category"]), strings.TrimSpace(v.Get("actor"))
+	if rec := v.Get("record"); rec != "" {
+		if f.RecordID, err = strconv.ParseInt(rec, 10, 64); err != nil || f.RecordID <= 0 {
+			return f, derrors.Invalid("record", "%q is not a record id", rec)
+		}
+	}
+	return f, f.Validate()
+}
+
+// Values is f as query parameters, for links to the next page or the CSV.
+func (f Filter) Values() url.Values {
+	v := url.Values{}
+	if !f.Since.IsZero() {
+		v.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		v.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+	}
+	for _, a := range f.Actions {
+		v.Add("action", a)
+	}
+	for _, c := range f.Categories {
+		v.Add("category", c)
+	}
+	if f.Actor != "" {
+		v.Set("actor", f.Actor)
+	}
+	if f.RecordID != 0 {
+		v.Set("record", strconv.FormatInt(f.RecordID, 10))
+	}
+	return v
+}
+
+// parseInstant reads an RFC 3339 time or a YYYY-MM-DD day: its start, or
+// with endOfDay the next day's start (an exclusive bound that takes the
+// whole day in). Empty is the zero time.
+func parseInstant(field, v string, endOfDay bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		if endOfDay {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, derrors.Invalid(field, "%q is not an RFC 3339 time or a YYYY-MM-DD day", v)
+	}
+	return t.UTC(), nil
+}
+
+// splitList flattens repeated and comma-separated values.
+func splitList(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, p := range strings.Split(v, ",") {
+			out = append(out, strings.TrimSpace(p))
+		}
+	}
+	return out
 }
 
 // maxValues bounds the values of one list filter (a query string is not a

@@ -1,8 +1,10 @@
-// Package escalate raises engineering escalations — the spec's third level:
-// a spike in failed records, sustained needs-review growth, drift across many
-// records, a recovered share above 1% — records each once per tenant, kind
-// and day, and POSTs it to the configured alert webhook from a River job, so
-// a slow or failing alert endpoint never blocks a pass.
+// Package escalate raises engineering escalations — the spec's third level
+// (a spike in failed records, sustained needs-review growth, drift across
+// many records) and every other metric of the daily report that says
+// "investigate" (internal/report decides; its kinds are listed below) —
+// records each once per tenant, kind and day with an audit row, and POSTs
+// it to the configured alert webhook from a River job, so a slow or
+// failing alert endpoint never blocks a pass.
 package escalate
 
 import (
