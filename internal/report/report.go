@@ -16,6 +16,7 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -206,7 +207,11 @@ func (g *Generator) compute(ctx context.Context, t *tenant.Tenant, day, asOf tim
 		return nil, err
 	}
 	rb, err := g.Store.RateBudget(ctx, t.ID)
-	if err != nil {
+	switch {
+	case errors.Is(err, derrors.NotFound):
+		// A tenant that never reserved a call has no budget row yet.
+		rb = &store.RateBudget{ReservePct: t.RateReservePct}
+	case err != nil:
 		return nil, err
 	}
 	allowance := rb.LimitPerHour * 24 * (100 - rb.ReservePct) / 100
