@@ -19,6 +19,7 @@ type command struct {
 	name    string
 	summary string
 	usage   string // arguments after the name, for the usage line
+	help    string // more than the summary, printed after it by --help
 	flags   func(fs *flag.FlagSet) func(ctx context.Context, io *stdio, args []string) error
 	sub     []*command
 }
@@ -28,7 +29,9 @@ func commands() []*command {
 		migrateCmd(),
 		{name: "tenant", summary: "add, list and configure tenants", sub: []*command{tenantAddCmd(), tenantListCmd(), tenantSetCmd()}},
 		{name: "user", summary: "add web app users", sub: []*command{userAddCmd()}},
-		serveCmd(), workerCmd(), allCmd(), reconcileCmd(), simCmd(), demoCmd(),
+		serveCmd(), workerCmd(), allCmd(), reconcileCmd(), reportCmd(),
+		{name: "audit", summary: "export the audit trail", sub: []*command{auditExportCmd()}},
+		simCmd(), demoCmd(),
 		versionCmd(),
 	}
 }
@@ -84,6 +87,9 @@ func printCommands(w io.Writer, prefix string, cmds []*command) {
 
 func printUsage(w io.Writer, prefix string, c *command, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: %s %s [flags]%s\n\n%s.\n", prefix, c.name, c.usage, upperFirst(c.summary))
+	if c.help != "" {
+		fmt.Fprintf(w, "\n%s", c.help)
+	}
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
 	if n > 0 {

@@ -4,21 +4,28 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
 	"backstop/internal/dbtest"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	// Started by a test as `backstop CMD…` (see runChild): be the binary.
+	if args := os.Getenv(childArgsEnv); args != "" {
+		os.Exit(childMain(strings.Split(args, "\x1f")))
+	}
+	dbtest.Main(m)
+}
 
 // cli runs the binary's commands in-process against one test database.
 type cli struct {
-	t   *testing.T
+	t   testing.TB
 	env map[string]string
 }
 
-func newCLI(t *testing.T) *cli {
+func newCLI(t testing.TB) *cli {
 	return &cli{t: t, env: map[string]string{
 		"DATABASE_URL":        dbtest.URL(t),
 		"BACKSTOP_SECRET_KEY": "test secret key 0123456789",

@@ -35,6 +35,7 @@ type App struct {
 
 	cluster *pgcluster.Cluster
 	ingest  *inbound.Ingester
+	alerts  lazyInserter
 }
 
 // OpenOptions tune Open.
@@ -80,6 +81,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o OpenOption
 		}
 	} else if err := a.checkSchema(ctx); err != nil {
 		return nil, err
+	}
+	a.alerts.a = a
+	a.DailyReport = func(ctx context.Context, t *tenant.Tenant, now time.Time) error {
+		return a.Reports(a.AlertJobs()).Daily(ctx, t, now)
 	}
 	return a, nil
 }

@@ -35,7 +35,7 @@ func (a *App) Engine(ins jobs.Inserter, tune func(*virtuous.Config)) *reconcile.
 		Clients:  f.Client,
 		Inbound:  &inbound.Handler{Store: a.Store, Now: a.Now},
 		Jobs:     ins,
-		Escalate: &escalate.Raiser{Store: a.Store, Jobs: ins, AlertURL: a.Cfg.AlertWebhookURL},
+		Escalate: a.raiser(ins),
 		Log:      a.Log,
 	}
 }

@@ -32,6 +32,7 @@ const (
 	ActorWebhook   = "system:webhook"
 	ActorReconcile = "system:reconcile"
 	ActorReport    = "system:report"
+	ActorEscalate  = "system:escalate"
 )
 
 // ActorUser is the actor for an action a signed-in person took.

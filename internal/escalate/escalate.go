@@ -1,8 +1,10 @@
-// Package escalate raises engineering escalations — the spec's third level:
-// a spike in failed records, sustained needs-review growth, drift across many
-// records, a recovered share above 1% — records each once per tenant, kind
-// and day, and POSTs it to the configured alert webhook from a River job, so
-// a slow or failing alert endpoint never blocks a pass.
+// Package escalate raises engineering escalations — the spec's third level
+// (a spike in failed records, sustained needs-review growth, drift across
+// many records) and every other metric of the daily report that says
+// "investigate" (internal/report decides; its kinds are listed below) —
+// records each once per tenant, kind and day with an audit row, and POSTs
+// it to the configured alert webhook from a River job, so a slow or
+// failing alert endpoint never blocks a pass.
 package escalate
 
 import (
@@ -14,8 +16,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
 
+	"backstop/internal/audit"
 	"backstop/internal/jobs"
 	"backstop/internal/store"
 )
@@ -27,6 +31,11 @@ const (
 	DriftSpike        = "drift_spike"
 	RecoveredShare    = "recovered_share"
 	PassFailing       = "pass_failing"
+	// Raised from the daily report's other investigate verdicts.
+	PendingStale        = "pending_stale"
+	SubmittedPersistent = "submitted_persistent"
+	ConflictGrowth      = "conflict_growth"
+	LatencyIncrease     = "latency_increase"
 )
 
 // Raiser raises escalations.
@@ -37,24 +46,43 @@ type Raiser struct {
 	AlertURL string
 }
 
-// Raise records an escalation (once per tenant, kind and day) and, when an
-// alert URL is configured, enqueues its delivery.
+// Raise records an escalation for the day (UTC) of at; see RaiseFor.
 func (r *Raiser) Raise(ctx context.Context, tenantID int64, kind string, at time.Time, message string, details any) error {
+	return r.RaiseFor(ctx, tenantID, kind, at.UTC().Truncate(24*time.Hour), at, message, details)
+}
+
+// RaiseFor records an escalation of day (once per tenant, kind and day)
+// with its audit row and, when an alert URL is configured, enqueues its
+// delivery — all in one transaction, so an escalation is never recorded
+// without its alert or its trail. A daily report finalised after midnight
+// raises for the day it reports, not the day it runs.
+func (r *Raiser) RaiseFor(ctx context.Context, tenantID int64, kind string, day, at time.Time, message string, details any) error {
 	b, err := json.Marshal(details)
 	if err != nil {
 		return err
 	}
-	e := &store.Escalation{TenantID: tenantID, Kind: kind, Day: at.UTC().Truncate(24 * time.Hour), Message: message,
+	y, m, d := day.UTC().Date()
+	e := &store.Escalation{TenantID: tenantID, Kind: kind, Day: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Message: message,
 		Details: b, CreatedAt: at, AlertStatus: "none"}
 	if r.AlertURL != "" {
 		e.AlertStatus = "pending"
 	}
-	created, err := r.Store.RaiseEscalation(ctx, r.Store.DB(), e)
-	if err != nil || !created || r.AlertURL == "" {
+	return r.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+		created, err := r.Store.RaiseEscalation(ctx, tx, e)
+		if err != nil || !created {
+			return err
+		}
+		if _, err := r.Store.AppendAudit(ctx, tx, &audit.Entry{TenantID: tenantID, At: at, Actor: audit.ActorEscalate,
+			Action: "escalation.raised", Category: audit.CatEscalation,
+			Details: audit.Details(map[string]any{"escalation_id": e.ID, "kind": kind, "day": e.Day.Format(time.DateOnly), "message": message})}); err != nil {
+			return err
+		}
+		if r.AlertURL == "" {
+			return nil
+		}
+		_, err = r.Jobs.InsertTx(ctx, tx.Tx, AlertArgs{EscalationID: e.ID}, &river.InsertOpts{MaxAttempts: 10})
 		return err
-	}
-	_, err = r.Jobs.Insert(ctx, AlertArgs{EscalationID: e.ID}, &river.InsertOpts{MaxAttempts: 10})
-	return err
+	})
 }
 
 // AlertArgs delivers one escalation to the alert webhook.

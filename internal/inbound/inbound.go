@@ -200,6 +200,10 @@ func (b *batch) decide(ctx context.Context, o *Object) error {
 			change = "deleted"
 		}
 		b.changes = append(b.changes, store.ChangeRow{Kind: b.kind, VirtuousID: o.VirtuousID, Change: change, ModifiedAt: o.ModifiedAt, Data: o.Data})
+		// The spec's Category 3 outcome: in Virtuous, missing here, handed
+		// to the platform through the changes feed.
+		b.reconciled(nil, "reconcile.virtuous_only", "", o, map[string]any{"kind": b.kind, "change": change,
+			"note": "in Virtuous but not on the platform: offered to the platform on the changes feed"})
 		return nil
 	}
 	if stale(r, o) {
@@ -226,22 +230,46 @@ func (b *batch) decide(ctx context.Context, o *Object) error {
 		// A deletion confirms too: Virtuous held the record, and a delete
 		// delivered before its create must end where create-then-delete does.
 		snap.Confirm, snap.Details = true, b.confirmDetails(o)
-	case !o.Deleted:
+	case o.Deleted:
+		b.reconciled(r, "reconcile.deleted", "deleted:", o, map[string]any{"note": "deleted in Virtuous"})
+	default:
 		b.res.Updated++
-		if b.via.ConfirmedVia == record.ViaReconciliation && r.VirtuousModifiedAt != nil {
-			// A Virtuous change the webhook path never delivered: an outcome.
-			key := fmt.Sprintf("applied:%d:%d", r.ID, o.ModifiedAt.UnixMicro())
-			b.audits = append(b.audits, audit.Entry{TenantID: b.tenantID, RecordID: &r.ID, At: b.now, Actor: b.via.Actor,
-				Action: "reconcile.applied", Category: b.via.Category, FromStatus: string(r.Status), ToStatus: string(r.Status),
-				Details:   audit.Details(map[string]any{"virtuous_id": o.VirtuousID, "virtuous_modified_at": o.ModifiedAt}),
-				DedupeKey: &key})
+		// A version the webhook path never delivered: an outcome. A record
+		// not yet submitted (or failed) that Virtuous holds is one too.
+		d := map[string]any{}
+		if r.Status != record.Confirmed && r.Status != record.Conflict {
+			d["note"] = fmt.Sprintf("Virtuous holds this record while it is %s here", r.Status)
 		}
+		b.reconciled(r, "reconcile.applied", "applied:", o, d)
 	}
 	b.snaps = append(b.snaps, snap)
 	if o.MergedInto != nil && b.kind == record.Contact {
 		return b.h.Store.RepointContact(ctx, b.tx, b.tenantID, o.VirtuousID, *o.MergedInto)
 	}
 	return nil
+}
+
+// reconciled records what a reconciliation pass learned from o that is not
+// a confirmation (those are audited with the status change): one row per
+// object version, so a re-read page adds nothing. Webhooks are the normal
+// path and leave no such rows.
+func (b *batch) reconciled(r *record.Record, action, keyPrefix string, o *Object, details map[string]any) {
+	if b.via.ConfirmedVia != record.ViaReconciliation {
+		return
+	}
+	details["virtuous_id"] = o.VirtuousID
+	details["virtuous_modified_at"] = o.ModifiedAt
+	e := audit.Entry{TenantID: b.tenantID, At: b.now, Actor: b.via.Actor, Action: action, Category: b.via.Category,
+		Details: audit.Details(details)}
+	var key string
+	if r == nil {
+		key = fmt.Sprintf("virtuous_only:%s:%d:%d:%t", b.kind, o.VirtuousID, o.ModifiedAt.UnixMicro(), o.Deleted)
+	} else {
+		key = fmt.Sprintf("%s%d:%d", keyPrefix, r.ID, o.ModifiedAt.UnixMicro())
+		e.RecordID, e.FromStatus, e.ToStatus = &r.ID, string(r.Status), string(r.Status)
+	}
+	e.DedupeKey = &key
+	b.audits = append(b.audits, e)
 }
 
 // stale reports whether r already holds o's version or a newer one.

@@ -7,9 +7,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"backstop/internal/audit"
-	"backstop/internal/escalate"
 	"backstop/internal/inbound"
 	"backstop/internal/record"
+	"backstop/internal/report"
 	"backstop/internal/store"
 	"backstop/internal/tenant"
 	"backstop/internal/virtuous"
@@ -41,11 +41,9 @@ func (e *Engine) drift(ctx context.Context, r *run) error {
 			}
 		}
 	}
-	if r.DriftFound > r.t.DriftEscalateRecords && e.Escalate != nil {
-		msg := fmt.Sprintf("drift found on %d records in one run (threshold %d): check field ownership and recent bulk edits", r.DriftFound, r.t.DriftEscalateRecords)
-		return e.Escalate.Raise(ctx, r.t.ID, escalate.DriftSpike, r.now, msg, map[string]int{"records": r.DriftFound, "threshold": r.t.DriftEscalateRecords})
-	}
-	return nil
+	// The report's drift rule, applied to this run: the escalation and the
+	// day's report say the same.
+	return report.Escalate(ctx, e.Escalate, r.t.ID, report.Day(r.now), r.now, report.DriftMetric(r.DriftFound, 1, r.t))
 }
 
 // refresh fetches the candidates' current Virtuous versions and applies them

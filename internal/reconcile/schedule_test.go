@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,13 @@ func TestThreeWorkersRunEachPassOncePerPeriod(t *testing.T) {
 	db.Get(&discarded, `SELECT count(*) FROM river_job WHERE kind = 'reconcile' AND state <> 'completed'`)
 	if discarded != 0 {
 		t.Errorf("%d sequences did not complete", discarded)
+	}
+	// The daily sequence ends with app.DailyReport: yesterday's report
+	// finalised and today's, for each tenant.
+	var reports []string
+	e.App.Store.DB().Select(&reports, `SELECT t.slug || ' ' || d.day::text FROM daily_reports d JOIN tenants t ON t.id = d.tenant_id ORDER BY 1`)
+	if strings.Join(reports, ", ") != "acme 2026-11-01, acme 2026-11-02, beta 2026-11-01, beta 2026-11-02" {
+		t.Errorf("got reports %v, want yesterday's and today's for each tenant", reports)
 	}
 }
 

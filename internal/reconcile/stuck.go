@@ -87,13 +87,18 @@ func (e *Engine) stuck(ctx context.Context, r *run) error {
 			r.Recovered += len(res.Confirmed)
 			r.Applied += res.Applied()
 		}
+		var waiting []audit.Entry
 		for _, rec := range missing {
 			if rec.AgeAt.After(reviewCutoff) {
+				waiting = append(waiting, notFoundEntry(r, rec))
 				continue
 			}
 			if err := e.markNeedsReview(ctx, r, rec); err != nil {
 				return err
 			}
+		}
+		if err := e.Store.AppendAudits(ctx, e.Store.DB(), waiting); err != nil {
+			return err
 		}
 		// Saved after every batch, so a killed run resumes too.
 		res = resumeAfter(after, cands, done)
@@ -208,6 +213,17 @@ func (e *Engine) lookup(ctx context.Context, r *run, rec *record.Record) (*inbou
 	}
 	o := inbound.FromContact(c)
 	return &o, true, nil
+}
+
+// notFoundEntry records a lookup that found nothing yet — the outcome of a
+// record the batch may still confirm — once per record (its dedupe key):
+// the trail then reads "not found", and later "recovered" or "needs review".
+func notFoundEntry(r *run, rec *record.Record) audit.Entry {
+	key := fmt.Sprintf("reconcile.not_found:%d", rec.ID)
+	return audit.Entry{TenantID: r.t.ID, RecordID: &rec.ID, At: r.now, Actor: audit.ActorReconcile, Action: "reconcile.not_found",
+		Category: audit.CatStuck, FromStatus: string(rec.Status), ToStatus: string(rec.Status), DedupeKey: &key,
+		Details: audit.Details(map[string]any{"note": fmt.Sprintf("Virtuous has no %s for %s/%s yet: it may still be in the nightly batch; needs review after %s",
+			rec.Kind, rec.ExtSource, rec.ExtID, r.t.NeedsReviewAfter()), "submitted_at": rec.AgeAt})}
 }
 
 func (e *Engine) markNeedsReview(ctx context.Context, r *run, rec *record.Record) error {

@@ -61,3 +61,16 @@ func (a stringArray) Value() (driver.Value, error) {
 	}
 	return stringPtrArray(p).Value()
 }
+
+// stringArrayOrNull is a as an array, or NULL when a is empty: an unset
+// list filter.
+func stringArrayOrNull(a []string) driver.Valuer {
+	if len(a) == 0 {
+		return nullArray{}
+	}
+	return stringArray(a)
+}
+
+type nullArray struct{}
+
+func (nullArray) Value() (driver.Value, error) { return nil, nil }

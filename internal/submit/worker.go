@@ -14,6 +14,7 @@ import (
 	"backstop/internal/derrors"
 	"backstop/internal/escalate"
 	"backstop/internal/record"
+	"backstop/internal/report"
 	"backstop/internal/store"
 	"backstop/internal/tenant"
 )
@@ -79,9 +80,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return err
 	case errors.As(err, &rt) && !rt.Retryable():
-		return w.failed(ctx, job, rec, now, err.Error())
+		return w.failed(ctx, job, t, rec, now, err.Error())
 	case job.Attempt >= job.MaxAttempts:
-		return w.failed(ctx, job, rec, now, fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, err))
+		return w.failed(ctx, job, t, rec, now, fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, err))
 	default:
 		if nerr := w.noteRetry(ctx, job, rec, now, err); nerr != nil {
 			return nerr
@@ -104,7 +105,7 @@ func (w *Worker) accepted(ctx context.Context, job *river.Job[Args], rec *record
 	return err
 }
 
-func (w *Worker) failed(ctx context.Context, job *river.Job[Args], rec *record.Record, now time.Time, msg string) error {
+func (w *Worker) failed(ctx context.Context, job *river.Job[Args], t *tenant.Tenant, rec *record.Record, now time.Time, msg string) error {
 	_, err := w.Store.Transition(ctx, w.Store.DB(), store.Transition{
 		TenantID: rec.TenantID, RecordID: rec.ID, From: []record.Status{record.Pending}, To: record.Failed, At: now,
 		Set: store.Columns{LastSyncAt: &now, Attempts: &job.Attempt, LastError: &msg},
@@ -117,11 +118,11 @@ func (w *Worker) failed(ctx context.Context, job *river.Job[Args], rec *record.R
 	if err != nil || w.Escalate == nil {
 		return err
 	}
-	// Every failed record needs a person: the spec's "any non-zero count".
-	// The escalation is recorded once a day; a failure to raise it must not
-	// undo the record's outcome, so it is logged, not returned.
-	note := fmt.Sprintf("a record failed submission to Virtuous (record %d, %s): %s", rec.ID, rec.PlatformID, msg)
-	if err := w.Escalate.Raise(ctx, rec.TenantID, escalate.FailedRecords, now, note, map[string]any{"record_id": rec.ID}); err != nil {
+	// The report's failed rule (spec: "any non-zero count") decides at once
+	// whether engineering hears of it, so the escalation and the day's
+	// report agree. A failure to raise it must not undo the record's
+	// outcome, so it is logged, not returned.
+	if err := report.CheckFailed(ctx, w.Store, w.Escalate, t, now); err != nil {
 		w.Log.Error("raise escalation", slog.Int64("record", rec.ID), slog.Any("error", err))
 	}
 	return nil

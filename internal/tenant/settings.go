@@ -141,6 +141,9 @@ func (t *Tenant) apply(p Patch) error {
 			json.Unmarshal(t.Thresholds, &cur)
 		}
 		for k, v := range p.Thresholds {
+			if err := ValidateThreshold(k, v); err != nil {
+				return err
+			}
 			cur[k] = v
 		}
 		b, _ := json.Marshal(cur)

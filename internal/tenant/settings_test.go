@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -63,5 +64,41 @@ func TestApply(t *testing.T) {
 	tn.Apply(Patch{FieldOwners: map[Field]Side{record.FieldEmail: Platform}})
 	if o := tn.Owners(); o[record.FieldEmail] != Platform || o[record.FieldAmount] != Platform || o[record.FieldPhone] != Virtuous {
 		t.Errorf("owners %v: want email platform, the rest defaults", o)
+	}
+}
+
+func TestThresholds(t *testing.T) {
+	t.Parallel()
+	tn := base()
+	if got := tn.ReportThresholds(); got != DefaultThresholds() {
+		t.Errorf("no thresholds set: got %+v, want the defaults", got)
+	}
+	for _, tc := range []struct {
+		key, value string
+		ok         bool
+	}{
+		{"pending_age_minutes", "1", true}, {"pending_age_minutes", "10080", true}, {"pending_age_minutes", "10081", false},
+		{"pending_age_minutes", "0", false}, {"failed_max", "0", true}, {"failed_max", "2.0", true}, {"failed_max", "2.5", false},
+		{"recovered_share_pct", "0.01", true}, {"recovered_share_pct", "0.001", false}, {"recovered_share_pct", "100", true},
+		{"recovered_share_pct", "100.01", false}, {"recovered_share_pct", "1e2", false}, {"recovered_share_pct", ".5", false},
+		{"submitted_days", "-1", false}, {"submitted_days", `"2"`, false}, {"latency_increase_days", "14", true}, {"nope", "1", false},
+	} {
+		err := ValidateThreshold(tc.key, []byte(tc.value))
+		var fe *derrors.FieldError
+		if tc.ok != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != "threshold")) {
+			t.Errorf("%s=%s: got %v, want ok=%v (errors on field threshold)", tc.key, tc.value, err, tc.ok)
+		}
+	}
+	before := *tn
+	if err := tn.Apply(Patch{Thresholds: map[string]json.RawMessage{"failed_max": json.RawMessage("3"), "oops": json.RawMessage("1")}}); err == nil ||
+		string(tn.Thresholds) != string(before.Thresholds) {
+		t.Errorf("a patch with one bad threshold: got %v and thresholds %s, want an error and nothing changed", err, tn.Thresholds)
+	}
+	if err := tn.Apply(Patch{Thresholds: map[string]json.RawMessage{"pending_age_minutes": json.RawMessage("30"), "recovered_share_pct": json.RawMessage("2.5")}}); err != nil {
+		t.Fatal(err)
+	}
+	got := tn.ReportThresholds()
+	if got.PendingAge != 30*time.Minute || got.RecoveredShareBP != 250 || got.FailedMax != 0 {
+		t.Errorf("got %+v, want 30m pending, 250 bp, the rest defaults", got)
 	}
 }
