@@ -17,6 +17,8 @@ func TestUnknownTenantIsNamed(t *testing.T) {
 		{"reconcile", "--tenant", "nope", "--pass", "stuck"},
 		{"tenant", "set", "--slug", "nope", "--stuck-after", "12h"},
 		{"user", "add", "--email", "s@example.org", "--role", "staff", "--tenant", "nope"},
+		{"report", "--tenant", "nope"},
+		{"audit", "export", "--tenant", "nope"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
