@@ -22,7 +22,7 @@ var DefaultThrottle = Throttle{Window: 15 * time.Minute, AccountLimit: 5, AddrLi
 
 // Failures is what the store counted within the window.
 type Failures struct {
-	Account, Addr                 int
+	Account, Addr             int
 	AccountOldest, AddrOldest *time.Time
 }
 

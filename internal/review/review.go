@@ -22,4 +22,3 @@ type Service struct {
 	Intake *intake.Service
 	Now    func() time.Time
 }
-
