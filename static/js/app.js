@@ -3,6 +3,7 @@
 // count in words.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
   function update(form) {
     var boxes = form.querySelectorAll("input[type=checkbox][name=sel]");
     var n = 0;
