@@ -4,7 +4,9 @@ package views
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -115,4 +117,56 @@ func SourceLabel(s string) string {
 		return "Eventbrite"
 	}
 	return "Other"
+}
+
+// ActionLabel says what an audit action was, in words.
+func ActionLabel(a string) string {
+	if l, ok := actionLabels[a]; ok {
+		return l
+	}
+	return a
+}
+
+var actionLabels = map[string]string{
+	"intake.created":           "Received from the platform",
+	"intake.updated":           "Updated by the platform before it was sent",
+	"intake.resubmitted":       "Corrected by the platform and sent again",
+	"intake.platform_change":   "Changed by the platform after it was sent",
+	"submit.accepted":          "Sent to Virtuous, which accepted it",
+	"submit.retry":             "A submission attempt failed; Backstop will retry",
+	"submit.failed":            "Virtuous refused it",
+	"reconcile.needs_review":   "Moved to needs review: Virtuous has not matched it",
+	"reconcile.applied":        "A Virtuous change was applied by reconciliation",
+	"confirmed.webhook":        "Confirmed by a Virtuous webhook",
+	"confirmed.reconciliation": "Confirmed by reconciliation (the webhook never came)",
+	"confirmed.lookup":         "Confirmed by a live lookup",
+	"confirmed.manual":         "Confirmed from the missing-record runbook",
+	"drift.conflict":           "Conflict: the platform and Virtuous disagree",
+	"drift.resolved":           "Drift resolved",
+	"conflict.resolved":        "Conflict resolved",
+	"review.checked":           "Checked Virtuous: not there yet",
+	"review.discarded":         "Discarded",
+	"review.retried":           "Retried",
+	"review.edited":            "Edited and retried",
+	"runbook.applied":          "Recovered from Virtuous through the runbook",
+}
+
+var apiErrorRE = regexp.MustCompile(`^(.*?)virtuous: (GET|POST|PUT|DELETE) (\S+): (\d{3})(?: ([A-Z_]+))?(?:: (.*))?$`)
+
+// ErrorWords splits a stored Virtuous error into what a person reads first
+// (Virtuous' own message) and the technical detail (status, request).
+func ErrorWords(s string) (words, detail string) {
+	m := apiErrorRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return s, ""
+	}
+	prefix, method, path, status, code, msg := m[1], m[2], m[3], m[4], m[5], m[6]
+	if msg == "" {
+		msg = "Virtuous gave no reason"
+	}
+	detail = "HTTP " + status
+	if code != "" {
+		detail += " " + code
+	}
+	return strings.TrimSpace(prefix + " " + msg), detail + " from " + method + " " + path
 }

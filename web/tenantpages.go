@@ -6,4 +6,12 @@ import "github.com/labstack/echo/v4"
 func (s *Server) tenantRoutes(g *echo.Group) {
 	g.GET("", s.tenantHome)
 	g.GET("/queues/:queue", s.queue)
+	g.POST("/queues/:queue/bulk", s.bulk)
+	g.GET("/records/:id", s.recordPage)
+	g.POST("/records/:id/check", s.checkNow)
+	g.POST("/records/:id/discard", s.discard)
+	g.POST("/records/:id/retry", s.retry)
+	g.POST("/records/:id/resolve", s.resolve)
+	g.GET("/records/:id/edit", s.editPage)
+	g.POST("/records/:id/edit", s.edit)
 }

@@ -93,11 +93,7 @@ func expectedOrder(rows []*record.Record, by store.QueueSort) []int64 {
 		}
 		return less()
 	})
-	ids := make([]int64, len(rs))
-	for i, r := range rs {
-		ids[i] = r.ID
-	}
-	return ids
+	return ids(rs)
 }
 
 func TestQueueKeysetEveryOrder(t *testing.T) {
