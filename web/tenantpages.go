@@ -14,4 +14,6 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.POST("/records/:id/resolve", s.resolve)
 	g.GET("/records/:id/edit", s.editPage)
 	g.POST("/records/:id/edit", s.edit)
+	g.GET("/lookup", s.lookupPage)
+	g.POST("/lookup/apply", s.lookupApply)
 }
