@@ -78,7 +78,10 @@ func (b *browser) signIn(email, password string) {
 	if resp.StatusCode != http.StatusSeeOther {
 		b.t.Fatalf("sign in as %s: got %d %s", email, resp.StatusCode, excerpt(body))
 	}
-	b.get("/")
+	// Follow to a page, which carries the new session's CSRF token.
+	for i := 0; i < 3 && resp.StatusCode == http.StatusSeeOther; i++ {
+		resp, _ = b.get(resp.Header.Get("Location"))
+	}
 }
 
 func (b *browser) cookie(name string) *http.Cookie {

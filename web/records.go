@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -148,15 +149,57 @@ func timelineEntry(e *audit.Entry) views.TimelineEntry {
 	return te
 }
 
+// detailText shows one audit detail in words: times in full, a drift's
+// fields as "amount: platform 21.00, Virtuous 30.00", choices as
+// "amount: platform".
 func detailText(v any) string {
 	switch x := v.(type) {
 	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return views.Exact(t)
+		}
 		return x
 	case nil:
 		return "—"
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, it := range x {
+			parts = append(parts, fieldChangeText(it))
+		}
+		return strings.Join(parts, "; ")
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+": "+detailText(x[k]))
+		}
+		return strings.Join(parts, ", ")
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// fieldChangeText reads one entry of a drift's fields: a difference
+// (platform, virtuous) or a resolution (winner, after).
+func fieldChangeText(it any) string {
+	m, ok := it.(map[string]any)
+	if !ok {
+		b, _ := json.Marshal(it)
+		return string(b)
+	}
+	f, _ := m["field"].(string)
+	name := strings.ToLower(fieldLabel(record.Field(f)))
+	if w, ok := m["winner"].(string); ok {
+		after, _ := m["after"].(string)
+		return fmt.Sprintf("%s: %s's %q kept", name, w, fieldValue(record.Field(f), after))
+	}
+	p, _ := m["platform"].(string)
+	v, _ := m["virtuous"].(string)
+	return fmt.Sprintf("%s: platform %q, Virtuous %q", name, fieldValue(record.Field(f), p), fieldValue(record.Field(f), v))
 }
 
 func conflictView(r *record.Record, c *store.ConflictRow) *views.ConflictView {

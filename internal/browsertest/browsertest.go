@@ -18,9 +18,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -36,6 +40,9 @@ type Browser struct {
 	// Timeout bounds each step (default 20s).
 	Timeout time.Duration
 	shots   int
+
+	mu       sync.Mutex
+	problems []string
 }
 
 // Path is the Chromium binary a test will use, or "" if none is installed.
@@ -88,7 +95,57 @@ func New(t testing.TB, base string) *Browser {
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	b.watch()
 	return b
+}
+
+// watch records what a page should never do — open a JavaScript dialog
+// (an XSS alert), throw, or log an error (a CSP violation, a failed
+// request) — and dismisses dialogs so the page does not hang.
+func (b *Browser) watch() {
+	dialogs := make(chan struct{}, 16)
+	chromedp.Listen(b.Ctx, func(ev any) {
+		var p string
+		switch e := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
+			p = "dialog: " + e.Message
+			select {
+			case dialogs <- struct{}{}:
+			default:
+			}
+		case *runtime.EventExceptionThrown:
+			p = "exception: " + e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				p += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError {
+				p = "console: " + e.Entry.Text + " " + e.Entry.URL
+			}
+		}
+		if p != "" {
+			b.mu.Lock()
+			b.problems = append(b.problems, p)
+			b.mu.Unlock()
+		}
+	})
+	go func() {
+		for {
+			select {
+			case <-b.Ctx.Done():
+				return
+			case <-dialogs:
+				chromedp.Call(b.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			}
+		}
+	}()
+}
+
+// Problems lists the dialogs, exceptions and console errors seen so far.
+func (b *Browser) Problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.problems...)
 }
 
 // Do runs steps, each within the step timeout; a failure ends the test.
@@ -157,11 +214,25 @@ func (b *Browser) Click(css, then string) {
 	b.Do("click "+css, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(then)))
 }
 
-// WaitText waits until the element matching css contains text.
+// WaitText waits until the element matching css contains text. A page
+// that navigates meanwhile (a form post and its redirect) is waited out.
 func (b *Browser) WaitText(css, text string) {
 	b.T.Helper()
 	js := "(() => { const e = document.querySelector(" + jsString(css) + "); return !!e && e.textContent.includes(" + jsString(text) + "); })()"
-	b.Do("wait for "+css+" to say "+text, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(b.Timeout)))
+	deadline := time.Now().Add(b.Timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	got, _ := chromedp.Run(b.Ctx, chromedp.Evaluate[string]("(document.querySelector("+jsString(css)+") || {}).textContent || ''"))
+	b.T.Fatalf("browser: %s never said %q (it says %q; last error %v) at %s", css, text, strings.TrimSpace(got), last, b.Location())
 }
 
 // SignIn signs in through the form and waits for the next page.
