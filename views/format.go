@@ -170,3 +170,25 @@ func ErrorWords(s string) (words, detail string) {
 	}
 	return strings.TrimSpace(prefix + " " + msg), detail + " from " + method + " " + path
 }
+
+// CountCap mirrors store.QueueCountCap: a count above it reads "10,000+".
+const CountCap = 10_000
+
+// Count is a queue count for a tab or a card.
+func Count(n int) string {
+	if n > CountCap {
+		return "10,000+"
+	}
+	return itoa(n)
+}
+
+// CountWords is Count for screen readers.
+func CountWords(n int) string {
+	switch {
+	case n > CountCap:
+		return "more than 10,000 records"
+	case n == 1:
+		return "1 record"
+	}
+	return itoa(n) + " records"
+}

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // env is one test's Backstop web server on its own database.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *store.Store
 	srv    *httptest.Server
 	box    *secret.Box
@@ -34,7 +34,7 @@ type env struct {
 	hook   string // tenant's webhook URL path
 }
 
-func newEnv(t *testing.T, opts ...func(*web.Deps)) *env {
+func newEnv(t testing.TB, opts ...func(*web.Deps)) *env {
 	t.Helper()
 	s := dbtest.Store(t)
 	box, err := secret.NewBox("test secret key 0123456789")

@@ -32,7 +32,7 @@ func TestQueuePage(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("got %d", resp.StatusCode)
 	}
-	for _, want := range []string{`Needs review<span class="count" aria-label="120 records">120</span>`, `aria-label="1 records">1</span>`, "Page 1"} {
+	for _, want := range []string{`Needs review<span class="count" aria-label="120 records">120</span>`, `aria-label="1 record">1</span>`, "Page 1"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("queue page lacks %q", want)
 		}

@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -147,6 +148,11 @@ func cacheForever(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		// Pages render into a buffer before the headers go out, so this is
+		// the server's whole time (the queue benchmark reads it).
+		c.Response().Before(func() {
+			c.Response().Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.3f", float64(time.Since(start).Microseconds())/1000))
+		})
 		err := next(c)
 		if err != nil {
 			c.Error(err)

@@ -18,7 +18,13 @@ import (
 // QueueStatuses are the statuses a person works: the three queues.
 var QueueStatuses = []record.Status{record.NeedsReview, record.Conflict, record.Failed}
 
-// QueueCounts counts each tenant's records in each queue.
+// QueueCountCap bounds the queue counts: a count above it is reported as
+// QueueCountCap+1 ("10,000+"), so a page never counts a queue of 200,000
+// records to draw a tab. Queues near zero, the healthy case, are exact.
+const QueueCountCap = 10_000
+
+// QueueCounts counts each tenant's records in each queue, up to
+// QueueCountCap+1. Each count is one bounded index-only scan.
 func (s *Store) QueueCounts(ctx context.Context, tenantIDs []int64) (_ map[int64]map[record.Status]int, err error) {
 	defer derrors.Wrap(&err, "Store.QueueCounts(ctx)")
 	var rows []struct {
@@ -27,11 +33,13 @@ func (s *Store) QueueCounts(ctx context.Context, tenantIDs []int64) (_ map[int64
 		N        int           `db:"n"`
 	}
 	const q = `
-		SELECT tenant_id, status, count(*) AS n
-		FROM records
-		WHERE tenant_id = ANY($1) AND status IN ('needs_review', 'conflict', 'failed')
-		GROUP BY tenant_id, status`
-	if err := s.db.SelectContext(ctx, &rows, q, pq.Array(tenantIDs)); err != nil {
+		SELECT t.id AS tenant_id, st.status,
+		       (SELECT count(*) FROM (SELECT 1 FROM records r
+		                              WHERE r.tenant_id = t.id AND r.status = st.status
+		                              LIMIT $2) capped) AS n
+		FROM unnest($1::bigint[]) AS t (id),
+		     unnest('{needs_review,conflict,failed}'::text[]) AS st (status)`
+	if err := s.db.SelectContext(ctx, &rows, q, pq.Array(tenantIDs), QueueCountCap+1); err != nil {
 		return nil, err
 	}
 	out := make(map[int64]map[record.Status]int, len(tenantIDs))
@@ -218,6 +226,17 @@ func (s *Store) queueScan(ctx context.Context, q QueueQuery, desc bool, cur *Que
 }
 
 func (s *Store) queuePart(ctx context.Context, q QueueQuery, desc, nulls bool, cur *QueueCursor, limit int) ([]*record.Record, error) {
+	stmt, args := q.partSQL(desc, nulls, cur, limit)
+	var rows []*record.Record
+	if err := s.db.SelectContext(ctx, &rows, stmt, args...); err != nil {
+		return nil, classify(err)
+	}
+	return rows, nil
+}
+
+// partSQL is one part of a page: rows with a value (or without, nulls)
+// after cur, in order.
+func (q QueueQuery) partSQL(desc, nulls bool, cur *QueueCursor, limit int) (string, []any) {
 	col, typ, _, nullable := q.Sort.key()
 	w, args := q.filters()
 	arg := func(v any) string {
@@ -241,13 +260,28 @@ func (s *Store) queuePart(ctx context.Context, q QueueQuery, desc, nulls bool, c
 	case nullable:
 		w = append(w, col+" IS NOT NULL")
 	}
-	stmt := `SELECT ` + queueColumns + ` FROM records WHERE ` + strings.Join(w, " AND ") +
-		` ORDER BY ` + order + ` LIMIT ` + arg(limit)
-	var rows []*record.Record
-	if err := s.db.SelectContext(ctx, &rows, stmt, args...); err != nil {
-		return nil, classify(err)
+	return `SELECT ` + queueColumns + ` FROM records WHERE ` + strings.Join(w, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ` + arg(limit), args
+}
+
+// ExplainQueue runs EXPLAIN ANALYZE on the first query of q's page, for
+// the benchmark and for an operator asking why a queue is slow.
+func (s *Store) ExplainQueue(ctx context.Context, q QueueQuery) (_ string, err error) {
+	defer derrors.Wrap(&err, "Store.ExplainQueue(ctx)")
+	if q.Limit <= 0 {
+		q.Limit = 50
 	}
-	return rows, nil
+	_, _, desc, nullable := q.Sort.key()
+	cur, nulls := q.After, nullable && desc // descending starts with the rows without a value
+	if cur != nil {
+		nulls = cur.Value == nil
+	}
+	stmt, args := q.partSQL(desc, nulls, cur, q.Limit+1)
+	var lines []string
+	if err := s.db.SelectContext(ctx, &lines, `EXPLAIN (ANALYZE, BUFFERS) `+stmt, args...); err != nil {
+		return "", err
+	}
+	return strings.Join(lines, "\n"), nil
 }
 
 // filters are the WHERE terms every part of a page shares. The constant

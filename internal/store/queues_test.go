@@ -203,3 +203,31 @@ func TestQueueFilters(t *testing.T) {
 		t.Errorf("conflict diffs of records without conflicts: got %v, %v", diffs, err)
 	}
 }
+
+// A queue of 200,000 is not counted to draw a tab: counts stop just past
+// QueueCountCap; small queues are exact.
+func TestQueueCountsCapped(t *testing.T) {
+	t.Parallel()
+	s := dbtest.Store(t)
+	tn := newTenant(t, s, "acme")
+	other := newTenant(t, s, "other")
+	_, err := s.DB().Exec(`
+		INSERT INTO records (tenant_id, kind, platform_id, source, source_ref, ext_source, ext_id, status, payload,
+		                     payload_sha, created_at, platform_updated_at, updated_at)
+		SELECT $1, 'gift', 'p' || g, 'other', 'r' || g, 'S', 'r' || g,
+		       CASE WHEN g <= 2 THEN 'failed' ELSE 'needs_review' END, '{}', '\x00', now(), now(), now()
+		FROM generate_series(1, $2::int + 3) g`, tn.ID, store.QueueCountCap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.QueueCounts(context.Background(), []int64{tn.ID, other.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[tn.ID][record.NeedsReview] != store.QueueCountCap+1 || got[tn.ID][record.Failed] != 2 || got[tn.ID][record.Conflict] != 0 {
+		t.Errorf("got %v, want needs_review capped at %d, failed 2, conflict 0", got[tn.ID], store.QueueCountCap+1)
+	}
+	if len(got[other.ID]) != 3 || got[other.ID][record.NeedsReview] != 0 {
+		t.Errorf("other tenant: got %v, want zeros", got[other.ID])
+	}
+}
