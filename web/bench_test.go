@@ -101,7 +101,7 @@ func BenchmarkQueuePage(b *testing.B) {
 }
 
 func withAfter(q store.QueueQuery, c *store.QueueCursor) store.QueueQuery { q.After = c; return q }
-func withSearch(q store.QueueQuery, s string) store.QueueQuery          { q.Search = s; return q }
+func withSearch(q store.QueueQuery, s string) store.QueueQuery            { q.Search = s; return q }
 
 func serverMillis(b *testing.B, resp *http.Response) float64 {
 	st := resp.Header.Get("Server-Timing")
