@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"backstop/internal/apptest"
 	"backstop/internal/auth"
+	"backstop/internal/record"
 )
 
 // Every state-changing request of the browser app needs the session's
@@ -83,4 +85,38 @@ func otherToken(t *testing.T, base string) string {
 		t.Fatal("no token on the sign-in page")
 	}
 	return o.csrf
+}
+
+// The dashboard's actions are refused the same way, and write nothing.
+func TestCSRFOnActions(t *testing.T) {
+	t.Parallel()
+	d := newDash(t, apptest.Options{})
+	r := d.put(seed{n: 1, status: record.NeedsReview})
+	b := d.as(staffA)
+	b.get(recPath(r, ""))
+	audits := d.count("audit_log")
+	for name, tc := range map[string]struct {
+		form   url.Values
+		header map[string]string
+	}{
+		"no token":        {vform(r, "reason", "x", "_csrf", ""), nil},
+		"forged token":    {vform(r, "reason", "x", "_csrf", "forged"), nil},
+		"foreign origin":  {vform(r, "reason", "x", "_csrf", b.csrf), map[string]string{"Origin": "https://evil.example"}},
+		"cross-site form": {vform(r, "reason", "x", "_csrf", b.csrf), map[string]string{"Sec-Fetch-Site": "cross-site"}},
+	} {
+		req, _ := http.NewRequest("POST", d.Web.URL+recPath(r, "/discard"), strings.NewReader(tc.form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
+		}
+		if resp, _ := b.do(req); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: got %d, want 403", name, resp.StatusCode)
+		}
+	}
+	if d.status(r.ID) != record.NeedsReview || d.count("audit_log") != audits {
+		t.Errorf("a refused discard wrote something: status %s", d.status(r.ID))
+	}
+	if resp, _ := b.post(recPath(r, "/discard"), vform(r, "reason", "x")); resp.StatusCode != http.StatusSeeOther || d.status(r.ID) != record.Discarded {
+		t.Errorf("with the token: got %d, status %s", resp.StatusCode, d.status(r.ID))
+	}
 }

@@ -26,8 +26,8 @@ package web
 //     row of another tenant must come back derrors.NotFound (404).
 //  4. State-changing routes are POST. The csrf middleware already refuses a
 //     request without the session's token or from another origin; forms
-//     include @views.CSRF(c) (htmx sends the header set on <body>). After
-//     the change, s.flash(c, kind, text) and redirect with 303 (see
+//     include @CSRFField(c.CSRF) (htmx sends the header set on <body>).
+//     After the change, s.flash(c, kind, text) and redirect with 303 (see
 //     seeOther), so every form works without JavaScript.
 //  5. Add the route to the authorization matrix in web/authz_test.go.
 //
