@@ -54,7 +54,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.JSON(status, map[string]any{"error": body})
 		return
 	}
-	chrome := s.chrome(c, http.StatusText(status))
+	chrome := s.chrome(c, http.StatusText(status), "")
 	if err := render(c, status, views.ErrorPage(chrome, status, msg, reqID)); err != nil {
 		c.String(status, msg)
 	}

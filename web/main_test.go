@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // env is one test's Backstop web server on its own database.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *store.Store
 	srv    *httptest.Server
 	box    *secret.Box
@@ -34,7 +34,7 @@ type env struct {
 	hook   string // tenant's webhook URL path
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB, opts ...func(*web.Deps)) *env {
 	t.Helper()
 	s := dbtest.Store(t)
 	box, err := secret.NewBox("test secret key 0123456789")
@@ -47,11 +47,15 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{t: t, store: s, box: box, now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
 	now := func() time.Time { return e.now }
-	srv := web.New(web.Deps{
+	d := web.Deps{
 		Store: s, Box: box, Jobs: rc, Now: now, Ingester: &inbound.Ingester{Store: s}, Intake: &intake.Service{Store: s, Jobs: rc, Now: now},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: "http://backstop.test",
 		Ready: func(ctx context.Context) error { return s.Ping(ctx) },
-	})
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	srv := web.New(d)
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	e.tenant, e.token, e.hook = e.addTenant("acme", "")

@@ -6,16 +6,20 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"backstop/internal/auth"
 	"backstop/internal/inbound"
 	"backstop/internal/intake"
 	"backstop/internal/jobs"
+	"backstop/internal/review"
 	"backstop/internal/secret"
 	"backstop/internal/store"
 	"backstop/static"
@@ -36,13 +40,23 @@ type Deps struct {
 	TrustProxy bool
 	// Ready reports whether the database answers and its schema is current.
 	Ready func(ctx context.Context) error
+	// Review carries out what people do on the dashboard (check now,
+	// discard, resolve, retry, the runbook's lookups).
+	Review *review.Service
+	// SessionIdle and SessionLifetime end a session after inactivity and
+	// absolutely (defaults DefaultSessionIdle, DefaultSessionLifetime).
+	SessionIdle, SessionLifetime time.Duration
+	// Throttle overrides auth.DefaultThrottle (tests).
+	Throttle *auth.Throttle
 }
 
 // Server is the web app.
 type Server struct {
-	e     *echo.Echo
-	deps  Deps
-	hooks *hookCache
+	e           *echo.Echo
+	deps        Deps
+	hooks       *hookCache
+	sm          *scs.SessionManager
+	crossOrigin *http.CrossOriginProtection
 }
 
 // New builds the router.
@@ -57,7 +71,8 @@ func New(d Deps) *Server {
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	s := &Server{e: e, deps: d, hooks: &hookCache{store: d.Store, box: d.Box}}
+	s := &Server{e: e, deps: d, hooks: &hookCache{store: d.Store, box: d.Box},
+		sm: newSessions(d), crossOrigin: newCrossOrigin(d.BaseURL)}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
@@ -101,6 +116,9 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(net string))
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	pctx, stopPrune := context.WithCancel(ctx)
+	defer stopPrune()
+	go s.pruneSignInState(pctx)
 	select {
 	case err := <-errc:
 		return err
@@ -130,6 +148,11 @@ func cacheForever(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		// Pages render into a buffer before the headers go out, so this is
+		// the server's whole time (the queue benchmark reads it).
+		c.Response().Before(func() {
+			c.Response().Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.3f", float64(time.Since(start).Microseconds())/1000))
+		})
 		err := next(c)
 		if err != nil {
 			c.Error(err)

@@ -19,6 +19,7 @@ import (
 	"backstop/internal/secret"
 	"backstop/internal/store"
 	"backstop/internal/tenant"
+	"backstop/internal/virtuous"
 	"backstop/migrations"
 )
 
@@ -30,6 +31,9 @@ type App struct {
 	Box   *secret.Box
 	// Now is the clock every component reads. Tests replace it.
 	Now func() time.Time
+	// Tune adjusts each Virtuous client the web server opens for live
+	// lookups (tests shorten its timeouts).
+	Tune func(*virtuous.Config)
 	// DailyReport runs after each tenant's daily sequence of passes.
 	DailyReport func(ctx context.Context, t *tenant.Tenant, now time.Time) error
 

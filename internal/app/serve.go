@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"backstop/internal/inbound"
 
 	"backstop/internal/intake"
 	"backstop/internal/jobs"
+	"backstop/internal/review"
+	"backstop/internal/virtuous"
 	"backstop/web"
 )
 
@@ -23,12 +26,14 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 }
 
 func (a *App) newWeb(ins jobs.Inserter) *web.Server {
+	in := &intake.Service{Store: a.Store, Jobs: ins, Now: a.Now}
 	return web.New(web.Deps{
 		Store:      a.Store,
 		Box:        a.Box,
 		Jobs:       ins,
 		Now:        a.Now,
-		Intake:     &intake.Service{Store: a.Store, Jobs: ins, Now: a.Now},
+		Intake:     in,
+		Review:     &review.Service{Store: a.Store, Engine: a.Engine(ins, a.webTune), Intake: in, Now: a.Now},
 		Ingester:   a.ingester(),
 		Log:        a.Log,
 		BaseURL:    a.Cfg.BaseURL,
@@ -53,4 +58,13 @@ func (a *App) ingester() *inbound.Ingester {
 		a.ingest = &inbound.Ingester{Store: a.Store}
 	}
 	return a.ingest
+}
+
+// webTune keeps a person's live lookup short: two attempts of ten seconds,
+// and no sitting out a long 429, then whatever a.Tune adds.
+func (a *App) webTune(c *virtuous.Config) {
+	c.MaxAttempts, c.Timeout, c.MaxRetryAfter = 2, 10*time.Second, 5*time.Second
+	if a.Tune != nil {
+		a.Tune(c)
+	}
 }

@@ -88,6 +88,7 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	a.Now = e.Clock.Now
+	a.Tune = fastRetries
 	e.App = a
 	t.Cleanup(func() { a.Close() })
 

@@ -129,30 +129,91 @@ func (s *Service) change(ctx context.Context, tx *sqlx.Tx, t *tenant.Tenant, cur
 	default:
 		out = PlatformChange
 	}
-	pc := store.PlatformChange{
-		SourceRef: p.SourceRef, SourceMeta: p.SourceMeta, ExtSource: p.ExtSource, ExtID: p.ExtID,
-		Payload: p.Payload, PayloadSHA: p.PayloadSHA, DonorName: p.DonorName, DonorEmail: p.DonorEmail,
-		AmountMinor: p.Amount, Currency: p.Currency, GiftDate: p.GiftDate, At: now,
-		DriftDirty: cur.Status == record.Confirmed || cur.Status == record.Conflict,
-	}
-	if err := s.Store.UpdatePayload(ctx, tx, t.ID, cur.ID, pc); err != nil {
+	if err := s.Store.UpdatePayload(ctx, tx, t.ID, cur.ID, platformChange(p, now, cur.Status == record.Confirmed || cur.Status == record.Conflict)); err != nil {
 		return "", err
 	}
-	details := audit.Details(map[string]any{"outcome": out, "before_sha": fmt.Sprintf("%x", cur.PayloadSHA[:6]), "after_sha": fmt.Sprintf("%x", p.PayloadSHA[:6])})
+	details := audit.Details(map[string]any{"outcome": out, "before_sha": shortSHA(cur.PayloadSHA), "after_sha": shortSHA(p.PayloadSHA)})
 	if out == Resubmitted {
-		zero := 0
-		if _, err := s.Store.Transition(ctx, tx, store.Transition{
-			TenantID: t.ID, RecordID: cur.ID, From: []record.Status{record.Failed}, To: record.Pending, At: now,
-			Set:   store.Columns{Attempts: &zero},
-			Audit: audit.Entry{Actor: audit.ActorPlatform, Action: "intake.resubmitted", Category: audit.CatIntake, Details: details},
-		}); err != nil {
-			return "", err
-		}
-		return out, s.enqueue(ctx, tx, t, cur.ID)
+		return out, s.resubmit(ctx, tx, t, cur.ID, 0, now, audit.Entry{Actor: audit.ActorPlatform, Action: "intake.resubmitted", Category: audit.CatIntake, Details: details})
 	}
 	_, err := s.Store.AppendAudit(ctx, tx, &audit.Entry{
 		TenantID: t.ID, RecordID: &cur.ID, At: now, Actor: audit.ActorPlatform, Action: "intake." + string(out),
 		Category: audit.CatIntake, FromStatus: string(cur.Status), ToStatus: string(cur.Status), Details: details,
 	})
 	return out, err
+}
+
+// platformChange is a new body for the store. dirty asks the drift pass to
+// compare the record again (it was already confirmed).
+func platformChange(p *record.Parsed, now time.Time, dirty bool) store.PlatformChange {
+	return store.PlatformChange{
+		SourceRef: p.SourceRef, SourceMeta: p.SourceMeta, ExtSource: p.ExtSource, ExtID: p.ExtID,
+		Payload: p.Payload, PayloadSHA: p.PayloadSHA, DonorName: p.DonorName, DonorEmail: p.DonorEmail,
+		AmountMinor: p.Amount, Currency: p.Currency, GiftDate: p.GiftDate, At: now, DriftDirty: dirty,
+	}
+}
+
+func shortSHA(sum []byte) string { return fmt.Sprintf("%x", sum[:min(6, len(sum))]) }
+
+// resubmit moves a failed record back to pending with its attempts reset
+// and enqueues its submission in tx, so it is never pending without a job.
+// version, when non-zero, must be the record's (a person acting on what
+// they saw). a is the audit entry that names who and why.
+func (s *Service) resubmit(ctx context.Context, tx *sqlx.Tx, t *tenant.Tenant, id, version int64, now time.Time, a audit.Entry) error {
+	zero := 0
+	if _, err := s.Store.Transition(ctx, tx, store.Transition{
+		TenantID: t.ID, RecordID: id, From: []record.Status{record.Failed}, To: record.Pending, Version: version, At: now,
+		Set: store.Columns{Attempts: &zero}, Audit: a,
+	}); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, t, id)
+}
+
+// Retry is a person's "Retry" of a failed record: back to pending and
+// resubmitted as it is. Virtuous dedupes Transactions on their source and
+// id, so a retry never makes a second gift.
+func (s *Service) Retry(ctx context.Context, t *tenant.Tenant, id, version int64, actor string) error {
+	return s.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+		return s.resubmit(ctx, tx, t, id, version, s.Now().UTC(),
+			audit.Entry{Actor: actor, Action: "review.retried", Category: audit.CatReview})
+	})
+}
+
+// Correct is a person's "Edit and retry": body (a whole intake body, as
+// the platform would PUT it) replaces a failed record's, validated exactly
+// as the partner API validates, and the record is resubmitted. version is
+// the one the person edited; fields name what they changed, for the audit
+// trail. Invalid input is a FieldError and writes nothing.
+func (s *Service) Correct(ctx context.Context, t *tenant.Tenant, id, version int64, body []byte, actor string, fields []string) error {
+	cur, err := s.Store.Record(ctx, s.Store.DB(), t.ID, id)
+	if err != nil {
+		return err
+	}
+	p, err := record.ParseIntake(cur.Kind, cur.PlatformID, body, record.Defaults{TransactionSource: t.TransactionSource})
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	return s.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+		locked, err := s.Store.LockRecord(ctx, tx, t.ID, id)
+		if err != nil {
+			return err
+		}
+		if locked.Status != record.Failed || locked.Version != version {
+			te := &store.TransitionError{RecordID: id, Current: locked.Status, To: record.Pending}
+			if locked.Version != version {
+				te.Version = locked.Version
+			}
+			return te
+		}
+		if p.ExtSource != locked.ExtSource || p.ExtID != locked.ExtID || p.Source != locked.Source {
+			return derrors.Invalid("transaction", "an edit cannot change the record's source or transaction id")
+		}
+		if err := s.Store.UpdatePayload(ctx, tx, t.ID, id, platformChange(p, now, false)); err != nil {
+			return err
+		}
+		return s.resubmit(ctx, tx, t, id, 0, now, audit.Entry{Actor: actor, Action: "review.edited", Category: audit.CatReview,
+			Details: audit.Details(map[string]any{"fields": fields, "before_sha": shortSHA(locked.PayloadSHA), "after_sha": shortSHA(p.PayloadSHA)})})
+	})
 }

@@ -13,6 +13,8 @@ import (
 	"backstop/internal/inbound"
 	"backstop/internal/record"
 	"backstop/internal/store"
+	"backstop/internal/tenant"
+	"backstop/internal/virtuous"
 )
 
 // lookupBatch is how many lookups are made before their results are
@@ -199,19 +201,26 @@ func (e *Engine) lookupAll(ctx context.Context, r *run, recs []*record.Record) (
 
 // lookup asks Virtuous for one record by its external reference.
 func (e *Engine) lookup(ctx context.Context, r *run, rec *record.Record) (*inbound.Object, bool, error) {
-	if rec.Kind == record.Gift {
-		g, ok, err := r.client.GiftByTransaction(ctx, rec.ExtSource, rec.ExtID)
+	return lookupRef(ctx, r.client, rec.Kind, rec.ExtSource, rec.ExtID)
+}
+
+// lookupRef is GET /api/Gift/{transactionSource}/{transactionId} (or
+// /api/Contact/{referenceSource}/{referenceId}), reduced for the inbound
+// handler; found is false on a 404.
+func lookupRef(ctx context.Context, c *virtuous.Client, kind record.Kind, source, id string) (*inbound.Object, bool, error) {
+	if kind == record.Gift {
+		g, ok, err := c.GiftByTransaction(ctx, source, id)
 		if err != nil || !ok {
 			return nil, false, err
 		}
 		o := inbound.FromGift(g)
 		return &o, true, nil
 	}
-	c, ok, err := r.client.ContactByReference(ctx, rec.ExtSource, rec.ExtID)
+	ct, ok, err := c.ContactByReference(ctx, source, id)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	o := inbound.FromContact(c)
+	o := inbound.FromContact(ct)
 	return &o, true, nil
 }
 
@@ -224,6 +233,19 @@ func notFoundEntry(r *run, rec *record.Record) audit.Entry {
 		Category: audit.CatStuck, FromStatus: string(rec.Status), ToStatus: string(rec.Status), DedupeKey: &key,
 		Details: audit.Details(map[string]any{"note": fmt.Sprintf("Virtuous has no %s for %s/%s yet: it may still be in the nightly batch; needs review after %s",
 			rec.Kind, rec.ExtSource, rec.ExtID, r.t.NeedsReviewAfter()), "submitted_at": rec.AgeAt})}
+}
+
+// Lookup is the stuck pass's per-record lookup made now, for a person (the
+// dashboard's "Check Virtuous now" and the missing-record runbook): kind
+// and reference are the record's, or what the person typed for a record
+// Backstop may not have. It uses the tenant's client, so it draws on the
+// organization's shared rate budget like any pass.
+func (e *Engine) Lookup(ctx context.Context, t *tenant.Tenant, kind record.Kind, source, id string) (*inbound.Object, bool, error) {
+	c, err := e.Clients(ctx, t)
+	if err != nil {
+		return nil, false, err
+	}
+	return lookupRef(ctx, c, kind, source, id)
 }
 
 func (e *Engine) markNeedsReview(ctx context.Context, r *run, rec *record.Record) error {

@@ -156,3 +156,21 @@ func (s *Store) NoteAttempt(ctx context.Context, tenantID, id int64, attempts in
 		return err
 	})
 }
+
+// FindRecords is the runbook's search: tenantID's records whose platform
+// id, reference at the source, transaction (or reference) id or donor email
+// is exactly q, newest first. Each term has an index.
+func (s *Store) FindRecords(ctx context.Context, tenantID int64, q string, limit int) (_ []*record.Record, err error) {
+	defer derrors.Wrap(&err, "Store.FindRecords(ctx, %q)", q)
+	var rs []*record.Record
+	stmt := `SELECT ` + recordColumns + ` FROM records
+		WHERE tenant_id = $1
+		  AND ((kind IN ('gift', 'contact') AND platform_id = $2) OR source_ref = $2 OR ext_id = $2
+		       OR lower(donor_email) = lower($2))
+		ORDER BY created_at DESC, id DESC
+		LIMIT $3`
+	if err := s.db.SelectContext(ctx, &rs, stmt, tenantID, q, limit); err != nil {
+		return nil, classify(err)
+	}
+	return rs, nil
+}

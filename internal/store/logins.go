@@ -1,0 +1,59 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"backstop/internal/auth"
+	"backstop/internal/derrors"
+)
+
+// LoginFailures counts the failed sign-ins for account and from addr since
+// since, with the oldest of each (when the throttle lifts).
+func (s *Store) LoginFailures(ctx context.Context, account, addr string, since time.Time) (_ auth.Failures, err error) {
+	defer derrors.Wrap(&err, "Store.LoginFailures(ctx)")
+	var f struct {
+		Account       int        `db:"account_n"`
+		AccountOldest *time.Time `db:"account_oldest"`
+		Addr          int        `db:"addr_n"`
+		AddrOldest    *time.Time `db:"addr_oldest"`
+	}
+	const q = `
+		SELECT a.n AS account_n, a.oldest AS account_oldest, d.n AS addr_n, d.oldest AS addr_oldest
+		FROM (SELECT count(*) AS n, min(at) AS oldest FROM login_failures WHERE account = $1 AND at >= $3) a,
+		     (SELECT count(*) AS n, min(at) AS oldest FROM login_failures WHERE addr = $2 AND at >= $3) d`
+	if err := s.db.GetContext(ctx, &f, q, account, addr, since.UTC()); err != nil {
+		return auth.Failures{}, err
+	}
+	return auth.Failures{Account: f.Account, Addr: f.Addr, AccountOldest: f.AccountOldest, AddrOldest: f.AddrOldest}, nil
+}
+
+// RecordLoginFailure counts one failed sign-in.
+func (s *Store) RecordLoginFailure(ctx context.Context, account, addr string, at time.Time) (err error) {
+	defer derrors.Wrap(&err, "Store.RecordLoginFailure(ctx)")
+	_, err = s.db.ExecContext(ctx, `INSERT INTO login_failures (account, addr, at) VALUES ($1, $2, $3)`, account, addr, at.UTC())
+	return err
+}
+
+// SignedIn forgets an account's failures after a successful sign-in and
+// notes when the user signed in. The address's failures stay counted: a
+// client that guesses many accounts is not cleared by knowing one password.
+func (s *Store) SignedIn(ctx context.Context, userID int64, account string, at time.Time) (err error) {
+	defer derrors.Wrap(&err, "Store.SignedIn(ctx, %d)", userID)
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE account = $1`, account); err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, userID, at.UTC())
+	return err
+}
+
+// PruneSignInState deletes expired sessions and failures older than before:
+// neither is read again once out of its window.
+func (s *Store) PruneSignInState(ctx context.Context, before time.Time) (err error) {
+	defer derrors.Wrap(&err, "Store.PruneSignInState(ctx)")
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`); err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE at < $1`, before.UTC())
+	return err
+}
