@@ -5,6 +5,7 @@ package views
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,85 @@ var actionLabels = map[string]string{
 	"review.retried":           "Retried",
 	"review.edited":            "Edited and retried",
 	"runbook.applied":          "Recovered from Virtuous through the runbook",
+	"escalation.raised":        "Escalated to engineering",
+	"escalation.acknowledged":  "Escalation acknowledged",
+}
+
+// ActionOptions are the known audit actions for a filter, by label.
+func ActionOptions() []Option {
+	out := make([]Option, 0, len(actionLabels))
+	for a, l := range actionLabels {
+		out = append(out, Option{Value: a, Label: l})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
+	return out
+}
+
+// CategoryLabel names an audit category for people.
+func CategoryLabel(c string) string {
+	if l, ok := categoryLabels[c]; ok {
+		return l
+	}
+	return c
+}
+
+var categoryLabels = map[string]string{
+	"intake":       "Intake",
+	"submission":   "Submission",
+	"webhook":      "Webhook",
+	"stuck":        "Stuck transactions",
+	"needs_review": "Needs review",
+	"missed":       "Missed webhooks",
+	"drift":        "Drift",
+	"review":       "A person's action",
+	"escalation":   "Escalation",
+	"settings":     "Settings",
+}
+
+// EscalationLabel names an escalation kind for people.
+func EscalationLabel(k string) string {
+	if l, ok := escalationLabels[k]; ok {
+		return l
+	}
+	return k
+}
+
+var escalationLabels = map[string]string{
+	"failed_records":       "Failed records",
+	"needs_review_growth":  "Needs review growing",
+	"drift_spike":          "Drift across many records",
+	"recovered_share":      "Recovered share spiked",
+	"pass_failing":         "A pass keeps failing",
+	"pending_stale":        "Pending not draining",
+	"submitted_persistent": "Submitted, persistently unconfirmed",
+	"conflict_growth":      "Conflicts growing",
+	"latency_increase":     "Latency rising",
+}
+
+// PassLabel names a reconciliation pass with its spec category.
+func PassLabel(p string) string {
+	switch p {
+	case "missed":
+		return "Missed webhooks"
+	case "stuck":
+		return "Stuck & needs review"
+	case "drift":
+		return "Drift"
+	}
+	return p
+}
+
+// VerdictLabel says a report verdict in words ("" is no report).
+func VerdictLabel(v string) string {
+	switch v {
+	case "healthy":
+		return "Healthy"
+	case "investigate":
+		return "Investigate"
+	case "no_data":
+		return "No data"
+	}
+	return "No report"
 }
 
 var apiErrorRE = regexp.MustCompile(`^(.*?)virtuous: (GET|POST|PUT|DELETE) (\S+): (\d{3})(?: ([A-Z_]+))?(?:: (.*))?$`)
@@ -191,4 +271,26 @@ func CountWords(n int) string {
 		return "1 record"
 	}
 	return itoa(n) + " records"
+}
+
+// Thousands writes n with thousands separators: 96,000.
+func Thousands(n int) string {
+	s := itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+// Took is how long something ran: "12s" under a minute, else as Age.
+func Took(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", max(int(d/time.Second), 0))
+	}
+	return Age(d)
 }

@@ -30,10 +30,6 @@ package web
 //     After the change, s.flash(c, kind, text) and redirect with 303 (see
 //     seeOther), so every form works without JavaScript.
 //  5. Add the route to the authorization matrix in web/authz_test.go.
-//
-// Pages the next engineer adds here: /t/:tenant/reports,
-// /t/:tenant/reports/:date, /t/:tenant/audit, /t/:tenant/audit.csv and
-// /engineering.
 
 import (
 	"encoding/json"
@@ -54,14 +50,13 @@ type navItem struct {
 	Engineer bool
 }
 
-// nav is the top navigation, in order. A page adds its entry here, e.g.
-//
-//	{Section: "audit", Label: "Audit trail", Path: "/audit", Tenant: true},
-//	{Section: "reports", Label: "Reports", Path: "/reports", Tenant: true, Engineer: true},
-//	{Section: "engineering", Label: "Engineering", Path: "/engineering", Engineer: true},
+// nav is the top navigation, in order. A page adds its entry here.
 var nav = []navItem{
+	{Section: "engineering", Label: "Engineering", Path: "/engineering", Engineer: true},
 	{Section: "queues", Label: "Queues", Path: "/queues/needs-review", Tenant: true},
 	{Section: "lookup", Label: "Missing record", Path: "/lookup", Tenant: true},
+	{Section: "reports", Label: "Reports", Path: "/reports", Tenant: true, Engineer: true},
+	{Section: "audit", Label: "Audit trail", Path: "/audit", Tenant: true},
 }
 
 func (s *Server) routes() {
@@ -89,8 +84,10 @@ func (s *Server) browserRoutes() {
 	s.engineeringRoutes(s.e.Group("/engineering", append(s.signedIn(), requireEngineer)...))
 }
 
-// engineeringRoutes are the pages under /engineering (none yet).
-func (s *Server) engineeringRoutes(g *echo.Group) {}
+// engineeringRoutes are the pages under /engineering.
+func (s *Server) engineeringRoutes(g *echo.Group) {
+	g.GET("", s.engineering)
+}
 
 // chrome builds the page frame for the current request: who is signed in,
 // the navigation they may use, the CSRF token, and the flash messages left

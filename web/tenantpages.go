@@ -16,4 +16,9 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.POST("/records/:id/edit", s.edit)
 	g.GET("/lookup", s.lookupPage)
 	g.POST("/lookup/apply", s.lookupApply)
+	g.GET("/reports", s.reports, requireEngineer)
+	g.GET("/reports/:date", s.reportPage, requireEngineer)
+	g.POST("/escalations/:id/acknowledge", s.acknowledge, requireEngineer)
+	g.GET("/audit", s.auditPage)
+	g.GET("/audit.csv", s.auditCSV)
 }

@@ -25,7 +25,8 @@ type Filter struct {
 // audit.csv's, and `backstop audit export`'s flags): since and until (an
 // RFC 3339 time, or a YYYY-MM-DD day: since from its start, until through
 // its end), action and category (repeatable or comma-separated), actor and
-// record. Errors name the parameter; the filter returned is validated.
+// record (an actor that is an email alone is that person, user:EMAIL). Errors
+// name the parameter; the filter returned is validated.
 func ParseFilter(v url.Values) (Filter, error) {
 	var f Filter
 	var err error
@@ -36,6 +37,9 @@ func ParseFilter(v url.Values) (Filter, error) {
 		return f, err
 	}
 	f.Actions, f.Categories, f.Actor = splitList(v["action"]), splitList(v["category"]), strings.TrimSpace(v.Get("actor"))
+	if strings.Contains(f.Actor, "@") && !strings.Contains(f.Actor, ":") {
+		f.Actor = ActorUser(f.Actor) // a person, as people name them: their email
+	}
 	if rec := v.Get("record"); rec != "" {
 		if f.RecordID, err = strconv.ParseInt(rec, 10, 64); err != nil || f.RecordID <= 0 {
 			return f, derrors.Invalid("record", "%q is not a record id", rec)
@@ -145,6 +149,23 @@ type Row struct {
 	SourceRef         string `db:"source_ref"`
 	TransactionSource string `db:"ext_source"`
 	TransactionID     string `db:"ext_id"`
+}
+
+// String writes c for a page link: the time in microseconds since the
+// epoch (PostgreSQL's precision) and the id.
+func (c Cursor) String() string {
+	return strconv.FormatInt(c.At.UnixMicro(), 10) + "_" + strconv.FormatInt(c.ID, 10)
+}
+
+// ParseCursor reads a Cursor.String; field names the parameter in the error.
+func ParseCursor(field, s string) (Cursor, error) {
+	at, id, ok := strings.Cut(s, "_")
+	us, err1 := strconv.ParseInt(at, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || us < 0 || n <= 0 {
+		return Cursor{}, derrors.Invalid(field, "%q is not a position in the audit trail", s)
+	}
+	return Cursor{At: time.UnixMicro(us).UTC(), ID: n}, nil
 }
 
 // Cursor is the row's position, for the next page.

@@ -299,3 +299,43 @@ func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\u2028", `\u2028`, "\u2029", `\u2029`)
 	return `"` + r.Replace(s) + `"`
 }
+
+// SetValue sets the value of the field matching css as a script would (a
+// date input or a select, which typing does not fill reliably) and fires
+// its change event.
+func (b *Browser) SetValue(css, value string) {
+	b.T.Helper()
+	fire := "document.querySelector(" + jsString(css) + ").dispatchEvent(new Event('change', {bubbles: true}))"
+	b.Do("set "+css, chromedp.WaitVisible(chromedp.CSS(css)), chromedp.SetValue(chromedp.CSS(css), value),
+		chromedp.Evaluate[chromedp.Void](fire))
+}
+
+// Response is what Fetch got.
+type Response struct {
+	Status             int    `json:"status"`
+	ContentType        string `json:"type"`
+	ContentDisposition string `json:"disposition"`
+	Body               string `json:"body"`
+}
+
+// Fetch GETs url from the current page with its cookies — what following
+// a download link would fetch — and returns the response.
+func (b *Browser) Fetch(url string) Response {
+	b.T.Helper()
+	js := `fetch(` + jsString(url) + `, {credentials: "same-origin"}).then(async r => ({status: r.status,
+		type: r.headers.get("content-type") || "", disposition: r.headers.get("content-disposition") || "", body: await r.text()}))`
+	return Get(b, "fetch "+url, chromedp.Evaluate[Response](js, chromedp.EvalAwaitPromise))
+}
+
+// Attr is an attribute of the first element matching css ("" when absent).
+func (b *Browser) Attr(css, name string) string {
+	b.T.Helper()
+	return Get(b, "read "+css+"@"+name, chromedp.Evaluate[string]("(document.querySelector("+jsString(css)+") || {getAttribute: () => ''}).getAttribute("+jsString(name)+") || ''"))
+}
+
+// Overflow is how many CSS pixels the page is wider than the viewport: a
+// layout that makes a phone scroll sideways has Overflow > 0.
+func (b *Browser) Overflow() int {
+	b.T.Helper()
+	return Get(b, "measure overflow", chromedp.Evaluate[int]("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+}

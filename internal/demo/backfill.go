@@ -14,6 +14,12 @@ import (
 	"backstop/internal/tenant"
 )
 
+// Backfill is backfill with its own random source (seed): for tests that
+// need a realistic month behind the report pages.
+func Backfill(ctx context.Context, a *app.App, t *tenant.Tenant, seed uint64, report func(context.Context, *tenant.Tenant, time.Time) error) error {
+	return backfill(ctx, a, t, rand.New(rand.NewPCG(seed, 42)), report)
+}
+
 // backfill writes 30 days of history for a new demo tenant — records in
 // every state with their audit trail, pass runs and API usage — and then
 // generates each day's report, so the trend charts have a month to show.

@@ -129,3 +129,22 @@ func (w *AlertWorker) Work(ctx context.Context, job *river.Job[AlertArgs]) error
 	}
 	return w.Store.SetAlertStatus(ctx, e.ID, "sent")
 }
+
+// Acknowledge records that actor (audit.ActorUser of the engineer) has seen
+// the tenant's escalation id, with an audit row naming them in the same
+// transaction, and returns the escalation. NotFound if it is not the
+// tenant's; WrongState, with the escalation as it was acknowledged, if
+// someone already did — and then nothing is written.
+func Acknowledge(ctx context.Context, s *store.Store, tenantID, id int64, actor string, at time.Time) (e *store.Escalation, err error) {
+	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+		e, err = s.AcknowledgeEscalation(ctx, tx, tenantID, id, actor, at)
+		if err != nil {
+			return err
+		}
+		_, err = s.AppendAudit(ctx, tx, &audit.Entry{TenantID: tenantID, At: at, Actor: actor,
+			Action: "escalation.acknowledged", Category: audit.CatEscalation,
+			Details: audit.Details(map[string]any{"escalation_id": e.ID, "kind": e.Kind, "day": e.Day.Format(time.DateOnly), "message": e.Message})})
+		return err
+	})
+	return e, err
+}

@@ -214,9 +214,8 @@ func (g *Generator) compute(ctx context.Context, t *tenant.Tenant, day, asOf tim
 	case err != nil:
 		return nil, err
 	}
-	allowance := rb.LimitPerHour * 24 * (100 - rb.ReservePct) / 100
 	return &stored{Version: 1, AsOf: asOf, Metrics: evaluate(t, f, h), APICalls: calls,
-		Budget: Budget{LimitPerHour: rb.LimitPerHour, ReservePct: rb.ReservePct, Allowance: allowance, Left: max(0, allowance-calls)}}, nil
+		Budget: BudgetOf(rb.LimitPerHour, rb.ReservePct, calls)}, nil
 }
 
 // RecoveredAction is the audit action of a confirmation by a

@@ -350,3 +350,23 @@ func joinInts(vs []int64, sep string) string {
 	}
 	return strings.Join(parts, sep)
 }
+
+// Threshold is the value, in the metric's Unit, where name turns to
+// investigate for t, for the metrics whose rule is a fixed line: the
+// oldest pending wait, failed, the recovered share and drift. The others
+// compare days with each other (growth, persistence, a latency baseline)
+// and have none.
+func Threshold(t *tenant.Tenant, name string) (int64, bool) {
+	th := t.ReportThresholds()
+	switch name {
+	case PendingAge:
+		return int64(th.PendingAge / time.Second), true
+	case Failed:
+		return int64(th.FailedMax), true
+	case RecoveredShare:
+		return int64(th.RecoveredShareBP), true
+	case Drift:
+		return int64(t.DriftEscalateRecords), true
+	}
+	return 0, false
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"backstop/internal/audit"
@@ -79,11 +80,8 @@ func auditArgs(tenantID int64, f audit.Filter) []any {
 // starts before the last row's Cursor.
 func (s *Store) AuditPage(ctx context.Context, tenantID int64, f audit.Filter, before *audit.Cursor, limit int) (_ []*audit.Row, err error) {
 	defer derrors.Wrap(&err, "Store.AuditPage(ctx, %d)", tenantID)
-	if err := f.Validate(); err != nil {
+	if err := checkAuditPage(f, limit); err != nil {
 		return nil, err
-	}
-	if limit < 1 || limit > 1000 {
-		return nil, derrors.Invalid("limit", "%d is outside 1–1000", limit)
 	}
 	var at *time.Time
 	var id int64
@@ -138,4 +136,35 @@ func (s *Store) RecordAudit(ctx context.Context, tenantID, recordID int64) (_ []
 		return nil, err
 	}
 	return es, nil
+}
+
+// AuditPageNewer returns up to limit of tenantID's entries matching f
+// strictly after cursor, newest first: the page of newer entries before a
+// page that begins at cursor. It reads forward from the cursor on the same
+// index and turns the page round.
+func (s *Store) AuditPageNewer(ctx context.Context, tenantID int64, f audit.Filter, after audit.Cursor, limit int) (_ []*audit.Row, err error) {
+	defer derrors.Wrap(&err, "Store.AuditPageNewer(ctx, %d)", tenantID)
+	if err := checkAuditPage(f, limit); err != nil {
+		return nil, err
+	}
+	q := fmt.Sprintf(auditRowsQuery, `AND (a.at, a.id) > ($8, $9)
+	ORDER BY a.at, a.id
+	LIMIT $10`)
+	args := append(auditArgs(tenantID, f), after.At.UTC(), after.ID, limit)
+	var rows []*audit.Row
+	if err := s.db.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, err
+	}
+	slices.Reverse(rows)
+	return rows, nil
+}
+
+func checkAuditPage(f audit.Filter, limit int) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if limit < 1 || limit > 1000 {
+		return derrors.Invalid("limit", "%d is outside 1–1000", limit)
+	}
+	return nil
 }

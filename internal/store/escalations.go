@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"backstop/internal/derrors"
@@ -74,30 +75,43 @@ func (s *Store) Escalations(ctx context.Context, tenantID int64, from, to time.T
 	return es, err
 }
 
-// OpenEscalations lists escalations nobody has acknowledged (tenantID 0: all tenants).
-func (s *Store) OpenEscalations(ctx context.Context, tenantID int64) (_ []*Escalation, err error) {
+// OpenEscalations lists up to limit escalations nobody has acknowledged,
+// newest first (tenantID 0: all tenants).
+func (s *Store) OpenEscalations(ctx context.Context, tenantID int64, limit int) (_ []*Escalation, err error) {
 	defer derrors.Wrap(&err, "Store.OpenEscalations(ctx, %d)", tenantID)
 	var es []*Escalation
 	err = s.db.SelectContext(ctx, &es, `SELECT `+escalationColumns+` FROM escalations e JOIN tenants t ON t.id = e.tenant_id
-		WHERE e.acknowledged_at IS NULL AND ($1 = 0 OR e.tenant_id = $1) ORDER BY e.created_at DESC, e.id DESC`, tenantID)
+		WHERE e.acknowledged_at IS NULL AND ($1 = 0 OR e.tenant_id = $1) ORDER BY e.created_at DESC, e.id DESC LIMIT $2`, tenantID, limit)
 	return es, err
 }
 
-// AcknowledgeEscalation marks an escalation seen by who; NotFound if it is
-// not the tenant's, WrongState if someone already acknowledged it.
-func (s *Store) AcknowledgeEscalation(ctx context.Context, tenantID, id int64, who string, at time.Time) (err error) {
+// AcknowledgeEscalation marks the tenant's escalation id seen by who at at,
+// inside q (the caller's transaction writes the audit row with it), and
+// returns it as it now stands. NotFound if it is not the tenant's;
+// WrongState, with the escalation as someone else acknowledged it, if it
+// was acknowledged already.
+func (s *Store) AcknowledgeEscalation(ctx context.Context, q Querier, tenantID, id int64, who string, at time.Time) (_ *Escalation, err error) {
 	defer derrors.Wrap(&err, "Store.AcknowledgeEscalation(ctx, %d)", id)
-	res, err := s.db.ExecContext(ctx, `
-		UPDATE escalations SET acknowledged_at = $4, acknowledged_by = $3
-		WHERE id = $2 AND tenant_id = $1 AND acknowledged_at IS NULL`, tenantID, id, who, at.UTC())
+	var e Escalation
+	err = q.GetContext(ctx, &e, `
+		WITH acked AS (
+			UPDATE escalations SET acknowledged_at = $4, acknowledged_by = $3
+			WHERE id = $2 AND tenant_id = $1 AND acknowledged_at IS NULL
+			RETURNING id, tenant_id, kind, day, message, details, created_at,
+			          acknowledged_at, acknowledged_by, alert_status
+		)
+		SELECT `+escalationColumns+` FROM acked e JOIN tenants t ON t.id = e.tenant_id`, tenantID, id, who, at.UTC())
+	if err == nil {
+		return &e, nil
+	}
+	if !errors.Is(classify(err), derrors.NotFound) {
+		return nil, err
+	}
+	// Nothing changed: another tenant's, none at all, or already seen.
+	err = q.GetContext(ctx, &e, `SELECT `+escalationColumns+` FROM escalations e JOIN tenants t ON t.id = e.tenant_id
+		WHERE e.id = $2 AND e.tenant_id = $1`, tenantID, id)
 	if err != nil {
-		return err
+		return nil, classify(err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := s.EscalationByID(ctx, id); err != nil {
-			return err
-		}
-		return derrors.WrongState
-	}
-	return nil
+	return &e, derrors.WrongState
 }
