@@ -121,12 +121,7 @@ func SourceLabel(s string) string {
 }
 
 // ActionLabel says what an audit action was, in words.
-func ActionLabel(a string) string {
-	if l, ok := actionLabels[a]; ok {
-		return l
-	}
-	return a
-}
+func ActionLabel(a string) string { return labelOf(actionLabels, a) }
 
 var actionLabels = map[string]string{
 	"intake.created":           "Received from the platform",
@@ -150,6 +145,11 @@ var actionLabels = map[string]string{
 	"review.retried":           "Retried",
 	"review.edited":            "Edited and retried",
 	"runbook.applied":          "Recovered from Virtuous through the runbook",
+	"reconcile.not_found":      "Looked up in Virtuous: not there yet",
+	"reconcile.deleted":        "Deleted in Virtuous",
+	"reconcile.virtuous_only":  "Found only in Virtuous",
+	"drift.pushed":             "Resolution written to Virtuous",
+	"drift.push_failed":        "Writing the resolution to Virtuous failed",
 	"escalation.raised":        "Escalated to engineering",
 	"escalation.acknowledged":  "Escalation acknowledged",
 }
@@ -165,12 +165,7 @@ func ActionOptions() []Option {
 }
 
 // CategoryLabel names an audit category for people.
-func CategoryLabel(c string) string {
-	if l, ok := categoryLabels[c]; ok {
-		return l
-	}
-	return c
-}
+func CategoryLabel(c string) string { return labelOf(categoryLabels, c) }
 
 var categoryLabels = map[string]string{
 	"intake":       "Intake",
@@ -186,12 +181,7 @@ var categoryLabels = map[string]string{
 }
 
 // EscalationLabel names an escalation kind for people.
-func EscalationLabel(k string) string {
-	if l, ok := escalationLabels[k]; ok {
-		return l
-	}
-	return k
-}
+func EscalationLabel(k string) string { return labelOf(escalationLabels, k) }
 
 var escalationLabels = map[string]string{
 	"failed_records":       "Failed records",
@@ -293,4 +283,12 @@ func Took(d time.Duration) string {
 		return fmt.Sprintf("%ds", max(int(d/time.Second), 0))
 	}
 	return Age(d)
+}
+
+// labelOf is key's label in labels, or key itself when it has none.
+func labelOf(labels map[string]string, key string) string {
+	if l, ok := labels[key]; ok {
+		return l
+	}
+	return key
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"backstop/internal/apptest"
+	"backstop/internal/escalate"
 	"backstop/internal/record"
 )
 
@@ -92,7 +94,41 @@ var routes = []route{
 	{"POST", "runbook apply", func(*dash, int) (string, url.Values, *record.Record) {
 		return "/t/acme/lookup/apply", url.Values{"kind": {"gift"}, "source": {"Backstop-Stripe"}, "ref": {"pi_nothing"}}, nil
 	}, [4]int{see, see, nf, see}},
+	{"GET", "engineering overview", fixed("/engineering"), [4]int{see, nf, nf, ok}},
+	{"GET", "reports calendar", fixed("/t/acme/reports"), [4]int{see, nf, nf, ok}},
+	{"GET", "a day's report", todaysReport, [4]int{see, nf, nf, ok}},
+	{"GET", "a day without a report", fixed("/t/acme/reports/2026-10-01"), [4]int{see, nf, nf, nf}},
+	{"GET", "a report of a bad date", fixed("/t/acme/reports/2026-10-32"), [4]int{see, nf, nf, http.StatusBadRequest}},
+	{"POST", "acknowledge an escalation", openEscalation, [4]int{see, nf, nf, see}},
+	{"GET", "audit trail", fixed("/t/acme/audit"), [4]int{see, ok, nf, ok}},
+	{"GET", "audit CSV", fixed("/t/acme/audit.csv"), [4]int{see, ok, nf, ok}},
+	{"GET", "beta's audit CSV", fixed("/t/beta/audit.csv?category=intake"), [4]int{see, nf, ok, ok}},
+	{"GET", "audit CSV with a bad filter", fixed("/t/acme/audit.csv?since=soon"), [4]int{see, http.StatusBadRequest, nf, http.StatusBadRequest}},
 	{"POST", "sign out", fixed("/signout"), [4]int{see, see, see, see}},
+}
+
+// todaysReport stores acme's report of today, so that its page exists.
+func todaysReport(d *dash, n int) (string, url.Values, *record.Record) {
+	day := d.Clock.Now().UTC().Truncate(24 * time.Hour)
+	if _, err := d.App.Reports(d.App.AlertJobs()).Generate(context.Background(), d.Tenant, day, d.Clock.Now()); err != nil {
+		d.t.Fatal(err)
+	}
+	return "/t/acme/reports/" + day.Format(time.DateOnly), nil, nil
+}
+
+// openEscalation raises a fresh acme escalation (one per cell: a day of
+// its own) and returns its acknowledge form.
+func openEscalation(d *dash, n int) (string, url.Values, *record.Record) {
+	r := &escalate.Raiser{Store: d.App.Store}
+	at := d.Clock.Now().AddDate(0, 0, -n)
+	if err := r.Raise(context.Background(), d.Tenant.ID, escalate.FailedRecords, at, fmt.Sprintf("matrix %d", n), nil); err != nil {
+		d.t.Fatal(err)
+	}
+	var id int64
+	if err := d.App.Store.DB().Get(&id, `SELECT max(id) FROM escalations`); err != nil {
+		d.t.Fatal(err)
+	}
+	return fmt.Sprintf("/t/acme/escalations/%d/acknowledge", id), nil, nil
 }
 
 // Every browser route for anonymous, staff of the record's tenant (acme),
@@ -140,8 +176,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
-	// And nothing beta's staff did is in acme's audit trail.
+	// And nothing beta's staff did is in acme's audit trail; only the
+	// engineer acknowledged escalations.
 	if n := d.count(`audit_log WHERE actor = 'user:` + staffB + `'`); n != 0 {
 		t.Errorf("got %d audit rows by beta's staff, want 0", n)
+	}
+	if n := d.count(`escalations WHERE acknowledged_by IS DISTINCT FROM 'user:` + engineer + `' AND acknowledged_at IS NOT NULL`); n != 0 {
+		t.Errorf("got %d escalations acknowledged by someone other than the engineer", n)
+	}
+	if n := d.count(`escalations WHERE acknowledged_at IS NULL`); n != 3 {
+		t.Errorf("got %d escalations left open, want the 3 that anonymous and both staff tried", n)
 	}
 }

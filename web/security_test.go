@@ -1,13 +1,18 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"backstop/internal/apptest"
+	"backstop/internal/audit"
+	"backstop/internal/escalate"
 	"backstop/internal/record"
+	"backstop/internal/tenant"
 )
 
 const (
@@ -116,5 +121,52 @@ func TestSearchMetacharacters(t *testing.T) {
 	resp, body := b.get("/t/acme/lookup?q=" + url.QueryEscape("' OR 1=1 --"))
 	if resp.StatusCode != 200 || strings.Count(body, `class="card finding"`) != 1 || !strings.Contains(body, "Not on Backstop") {
 		t.Errorf("runbook with SQL: got %d and %d findings", resp.StatusCode, strings.Count(body, `class="card finding"`))
+	}
+}
+
+// The report pages, the engineering overview and the audit trail show a
+// tenant named <script>, an escalation message and audit details with
+// markup, and filters typed with markup, as text.
+func TestXSSInertReportPages(t *testing.T) {
+	t.Parallel()
+	d := newDash(t, apptest.Options{})
+	ctx := context.Background()
+	st := d.App.Store
+	x, _ := d.AddTenant("xss", "sim-key-xss", "", nil)
+	name := scriptName
+	if err := x.Apply(tenant.Patch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateTenantSettings(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	r := &escalate.Raiser{Store: st}
+	if err := r.Raise(ctx, x.ID, escalate.FailedRecords, d.Clock.Now(), scriptName+" "+quotedRef, map[string]string{"why": scriptName}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendAudit(ctx, st.DB(), &audit.Entry{TenantID: x.ID, At: d.Clock.Now(), Actor: "user:" + scriptName,
+		Action: scriptName, Category: quotedRef, Details: audit.Details(map[string]string{"reason": scriptName, quotedRef: quotedRef})}); err != nil {
+		t.Fatal(err)
+	}
+	day := d.Clock.Now().UTC().Truncate(24 * time.Hour).Format(time.DateOnly)
+	if _, err := d.App.Reports(d.App.AlertJobs()).Generate(ctx, x, d.Clock.Now().Truncate(24*time.Hour), d.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b := d.as(engineer)
+	for _, p := range []string{
+		"/engineering", "/t/xss/reports", "/t/xss/reports/" + day, "/t/xss/audit",
+		"/t/xss/audit?actor=" + url.QueryEscape(scriptName) + "&action=" + url.QueryEscape(quotedRef),
+		"/t/xss/audit?since=" + url.QueryEscape(scriptName),
+		"/t/xss/reports/" + url.PathEscape(scriptName), "/t/xss/reports?month=" + url.QueryEscape(quotedRef),
+	} {
+		_, body := b.get(p)
+		for _, bad := range []string{scriptName, `<img src=x`, `onerror=alert(2)>`} {
+			if strings.Contains(body, bad) {
+				t.Errorf("%s: %q appears unescaped", p, bad)
+			}
+		}
+		if !strings.Contains(body, "&lt;script&gt;") {
+			t.Errorf("%s: the markup is not shown as text", p)
+		}
 	}
 }

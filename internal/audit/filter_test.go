@@ -35,3 +35,28 @@ func TestParseFilter(t *testing.T) {
 		}
 	}
 }
+
+// An actor given as an email alone is that person; other actors are as given.
+func TestParseFilterActor(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"ann@acme.example": "user:ann@acme.example", "user:ann@acme.example": "user:ann@acme.example",
+		"system:submit": "system:submit", "platform": "platform"} {
+		if f, err := ParseFilter(url.Values{"actor": {in}}); err != nil || f.Actor != want {
+			t.Errorf("actor %q: got %q (%v), want %q", in, f.Actor, err, want)
+		}
+	}
+}
+
+// A cursor survives a page link; anything else is refused, naming the field.
+func TestCursorString(t *testing.T) {
+	t.Parallel()
+	c := Cursor{At: time.Date(2026, 11, 2, 10, 4, 5, 123456000, time.UTC), ID: 42}
+	if got, err := ParseCursor("before", c.String()); err != nil || !got.At.Equal(c.At) || got.ID != 42 {
+		t.Errorf("round trip of %s: got %+v, %v", c, got, err)
+	}
+	for _, bad := range []string{"", "42", "x_1", "1_x", "1_0", "-5_3", "1_2_3"} {
+		if _, err := ParseCursor("after", bad); err == nil || !strings.HasPrefix(err.Error(), "after: ") {
+			t.Errorf("%q: got %v, want an error on after", bad, err)
+		}
+	}
+}

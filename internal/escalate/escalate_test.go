@@ -3,9 +3,11 @@ package escalate_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"backstop/internal/dbtest"
+	"backstop/internal/derrors"
 	"backstop/internal/escalate"
 	"backstop/internal/jobs"
 	"backstop/internal/tenant"
@@ -83,5 +86,66 @@ func TestRaiseOncePerDayAndAlert(t *testing.T) {
 	s.DB().Get(&jobsN, `SELECT count(*) FROM river_job WHERE kind = 'alert'`)
 	if jobsN != 2 {
 		t.Errorf("got %d alert jobs, want one per escalation (2)", jobsN)
+	}
+}
+
+// Acknowledging records who and when with an audit row naming them, in one
+// transaction; a second acknowledgement, or another tenant's, writes nothing.
+func TestAcknowledge(t *testing.T) {
+	t.Parallel()
+	s := dbtest.Store(t)
+	ctx := context.Background()
+	mk := func(slug string) int64 {
+		id, err := s.CreateTenant(ctx, &tenant.Tenant{Slug: slug, Name: slug, VirtuousBaseURL: "http://x", VirtuousKeyEnc: []byte("k"),
+			WebhookTokenEnc: []byte("w-" + slug), IntakeTokenHash: []byte("h-" + slug)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	acme, beta := mk("acme"), mk("beta")
+	r := &escalate.Raiser{Store: s}
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	if err := r.Raise(ctx, acme, escalate.FailedRecords, now, "3 records failed", nil); err != nil {
+		t.Fatal(err)
+	}
+	open, _ := s.OpenEscalations(ctx, acme, 10)
+	if len(open) != 1 {
+		t.Fatalf("got %d open, want 1", len(open))
+	}
+	id := open[0].ID
+	trail := func() int {
+		var n int
+		s.DB().Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'escalation.acknowledged'`)
+		return n
+	}
+	if _, err := escalate.Acknowledge(ctx, s, beta, id, "user:bob@beta.example", now); !errors.Is(err, derrors.NotFound) {
+		t.Errorf("beta acknowledging acme's: got %v, want NotFound", err)
+	}
+	at := now.Add(time.Hour)
+	e, err := escalate.Acknowledge(ctx, s, acme, id, "user:eve@backstop.example", at)
+	if err != nil || e.AcknowledgedAt == nil || !e.AcknowledgedAt.Equal(at) || *e.AcknowledgedBy != "user:eve@backstop.example" || e.TenantSlug != "acme" {
+		t.Fatalf("acknowledge: %+v, %v", e, err)
+	}
+	var row struct {
+		Actor   string `db:"actor"`
+		Tenant  int64  `db:"tenant_id"`
+		Details string `db:"details"`
+	}
+	if err := s.DB().Get(&row, `SELECT actor, tenant_id, details FROM audit_log WHERE action = 'escalation.acknowledged'`); err != nil {
+		t.Fatal(err)
+	}
+	if row.Actor != "user:eve@backstop.example" || row.Tenant != acme || !strings.Contains(row.Details, `"kind": "failed_records"`) {
+		t.Errorf("audit row %+v", row)
+	}
+	again, err := escalate.Acknowledge(ctx, s, acme, id, "user:oz@backstop.example", at.Add(time.Hour))
+	if !errors.Is(err, derrors.WrongState) || *again.AcknowledgedBy != "user:eve@backstop.example" {
+		t.Errorf("second: got %v by %v, want WrongState naming the first", err, again.AcknowledgedBy)
+	}
+	if n := trail(); n != 1 {
+		t.Errorf("got %d audit rows, want 1", n)
+	}
+	if open, _ := s.OpenEscalations(ctx, 0, 10); len(open) != 0 {
+		t.Errorf("%d still open", len(open))
 	}
 }
