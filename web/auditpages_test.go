@@ -53,7 +53,6 @@ func auditDash(t *testing.T) (*dash, *record.Record) {
 	return d, r
 }
 
-
 // entryTimes lists the times of a page's entries, in page order.
 func entryTimes(body string) []string {
 	var out []string
@@ -187,14 +186,14 @@ func TestAuditPageBadFilters(t *testing.T) {
 	d, _ := auditDash(t)
 	b := d.as(engineer)
 	for q, want := range map[string]string{
-		"since=soon":                          "since: &#34;soon&#34; is not an RFC 3339 time or a YYYY-MM-DD day",
-		"until=2026-02-30":                    "until: ",
-		"since=2026-11-02&until=2026-11-01":   "until: must be after since",
-		"record=x":                            "record: &#34;x&#34; is not a record id",
-		"record=-4":                           "record: ",
-		"before=yesterday":                    "before: &#34;yesterday&#34; is not a position in the audit trail",
-		"after=1_0":                           "after: ",
-		"before=1_1&after=1_1":                "give before or after, not both",
+		"since=soon":                         "since: &#34;soon&#34; is not an RFC 3339 time or a YYYY-MM-DD day",
+		"until=2026-02-30":                   "until: ",
+		"since=2026-11-02&until=2026-11-01":  "until: must be after since",
+		"record=x":                           "record: &#34;x&#34; is not a record id",
+		"record=-4":                          "record: ",
+		"before=yesterday":                   "before: &#34;yesterday&#34; is not a position in the audit trail",
+		"after=1_0":                          "after: ",
+		"before=1_1&after=1_1":               "give before or after, not both",
 		"action=" + strings.Repeat("a,", 60): "action: at most 50 values",
 	} {
 		resp, body := b.get("/t/acme/audit?" + q)

@@ -24,7 +24,7 @@ func TestHealthPassesAndBudget(t *testing.T) {
 	r.ReportDay, r.ReportVerdict = &day, &verdict
 	r.LimitPerHour, r.Remaining, r.ResetAt, r.CallsToday = &limit, &remaining, &reset, 1000
 	runs := map[string]*store.Run{
-		"missed": {Pass: "missed", StartedAt: now.Add(-12 * time.Hour), Status: "ok"},              // exactly 2×6h: not yet
+		"missed": {Pass: "missed", StartedAt: now.Add(-12 * time.Hour), Status: "ok"},                // exactly 2×6h: not yet
 		"stuck":  {Pass: "stuck", StartedAt: now.Add(-6*time.Hour - time.Second), Status: "partial"}, // past 2×3h
 	}
 	h := health(r, runs, day, now)
