@@ -186,6 +186,8 @@ func ActorName(actor string) string {
 		return "reconciliation"
 	case audit.ActorReport:
 		return "the daily report"
+	case audit.ActorEscalate:
+		return "escalation"
 	}
 	return actor
 }
