@@ -24,7 +24,8 @@ var auditCategories = []string{audit.CatIntake, audit.CatSubmission, audit.CatWe
 	audit.CatNeedsReview, audit.CatMissed, audit.CatDrift, audit.CatReview, audit.CatEscalation, audit.CatSettings}
 
 // auditQuery is the request's query without the empty fields a submitted
-// form sends for filters left blank ("any").
+// form sends for filters left blank ("any"), and with an actor typed as an
+// email read as that person (user:EMAIL), as people name each other.
 func auditQuery(c echo.Context) url.Values {
 	q := url.Values{}
 	for k, vs := range c.QueryParams() {
@@ -33,6 +34,9 @@ func auditQuery(c echo.Context) url.Values {
 				q.Add(k, v)
 			}
 		}
+	}
+	if a := strings.TrimSpace(q.Get("actor")); strings.Index(a, "@") > 0 && !strings.Contains(a, ":") {
+		q.Set("actor", audit.ActorUser(a))
 	}
 	return q
 }

@@ -25,8 +25,7 @@ type Filter struct {
 // audit.csv's, and `backstop audit export`'s flags): since and until (an
 // RFC 3339 time, or a YYYY-MM-DD day: since from its start, until through
 // its end), action and category (repeatable or comma-separated), actor and
-// record (an actor that is an email alone is that person, user:EMAIL). Errors
-// name the parameter; the filter returned is validated.
+// record. Errors name the parameter; the filter returned is validated.
 func ParseFilter(v url.Values) (Filter, error) {
 	var f Filter
 	var err error
@@ -37,9 +36,6 @@ func ParseFilter(v url.Values) (Filter, error) {
 		return f, err
 	}
 	f.Actions, f.Categories, f.Actor = splitList(v["action"]), splitList(v["category"]), strings.TrimSpace(v.Get("actor"))
-	if strings.Contains(f.Actor, "@") && !strings.Contains(f.Actor, ":") {
-		f.Actor = ActorUser(f.Actor) // a person, as people name them: their email
-	}
 	if rec := v.Get("record"); rec != "" {
 		if f.RecordID, err = strconv.ParseInt(rec, 10, 64); err != nil || f.RecordID <= 0 {
 			return f, derrors.Invalid("record", "%q is not a record id", rec)

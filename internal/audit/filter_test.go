@@ -36,17 +36,6 @@ func TestParseFilter(t *testing.T) {
 	}
 }
 
-// An actor given as an email alone is that person; other actors are as given.
-func TestParseFilterActor(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"ann@acme.example": "user:ann@acme.example", "user:ann@acme.example": "user:ann@acme.example",
-		"system:submit": "system:submit", "platform": "platform"} {
-		if f, err := ParseFilter(url.Values{"actor": {in}}); err != nil || f.Actor != want {
-			t.Errorf("actor %q: got %q (%v), want %q", in, f.Actor, err, want)
-		}
-	}
-}
-
 // A cursor survives a page link; anything else is refused, naming the field.
 func TestCursorString(t *testing.T) {
 	t.Parallel()
