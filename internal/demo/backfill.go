@@ -122,7 +122,7 @@ func pastRecord(ctx context.Context, a *app.App, t *tenant.Tenant, p *platform, 
 	if err := confirm(batch.Add(time.Duration(r.IntN(600))*time.Second), record.ViaWebhook, "confirmed.webhook", audit.CatWebhook, audit.ActorWebhook, ""); err != nil {
 		return err
 	}
-	if roll < 92 && back <= 6 && kind == "gift" { // someone changed the amount in Virtuous: a conflict to decide
+	if roll < 110 && back <= 6 && kind == "gift" { // someone changed the amount in Virtuous: a conflict to decide
 		return pastConflict(ctx, a, t, rid, batch.Add(30*time.Hour))
 	}
 	return nil
