@@ -41,6 +41,12 @@ lint: ## gofmt, go vet, staticcheck, and a stale-templ check
 bench: ## run the benchmark suite (see README, Performance)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
 
+.PHONY: screenshots
+screenshots: ## refresh the README's screenshots from the browser tests (needs Chromium)
+	$(GO) test -count=1 -run '^TestBrowserReports$$' ./web
+	cp testdata/artifacts/TestBrowserReports/*-needs-review-queue.png static/screenshots/needs-review-queue.png
+	cp testdata/artifacts/TestBrowserReports/*-report-day.png static/screenshots/report-day.png
+
 .PHONY: clean-data
 clean-data: ## delete the private database and generated key under .data
 	rm -rf .data

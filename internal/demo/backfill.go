@@ -64,12 +64,12 @@ func demoFor(slug string) demoTenant {
 // pastRecord makes one record of a past day and walks it through its life.
 func pastRecord(ctx context.Context, a *app.App, t *tenant.Tenant, p *platform, day time.Time, back, i int) error {
 	r := p.rng
-	kind, id, body := p.next()
+	created := day.Add(time.Duration(8*3600+r.IntN(12*3600)) * time.Second)
+	kind, id, body := p.next(created)
 	parsed, err := record.ParseIntake(record.Kind(kind), id, body, record.Defaults{TransactionSource: t.TransactionSource})
 	if err != nil {
 		return err
 	}
-	created := day.Add(time.Duration(8*3600+r.IntN(12*3600)) * time.Second)
 	rec := &record.Record{TenantID: t.ID, Kind: parsed.Kind, PlatformID: id, Source: parsed.Source, SourceRef: parsed.SourceRef,
 		SourceMeta: parsed.SourceMeta, ExtSource: parsed.ExtSource, ExtID: parsed.ExtID, Status: record.Pending,
 		Payload: parsed.Payload, PayloadSHA: parsed.PayloadSHA, DonorName: parsed.DonorName, DonorEmail: parsed.DonorEmail,
@@ -110,7 +110,11 @@ func pastRecord(ctx context.Context, a *app.App, t *tenant.Tenant, p *platform, 
 	batch := sub.Truncate(24 * time.Hour).Add(24*time.Hour + time.Duration(r.IntN(3600)+1800)*time.Second) // the nightly batch
 	switch {
 	case roll < 45 && back <= 9: // still waiting for someone in Virtuous' Import tool
-		reason := "Virtuous has no Gift for this transaction 72h after submission: most likely waiting in the Import tool's Match Needed / Update Needed bucket for an admin"
+		what := "Gift"
+		if parsed.Kind == record.Contact {
+			what = "Contact"
+		}
+		reason := "Virtuous has no " + what + " for this transaction 72h after submission: most likely waiting in the Import tool's Match Needed / Update Needed bucket for an admin"
 		at := sub.Add(72*time.Hour + time.Duration(r.IntN(3*3600))*time.Second)
 		if at.After(time.Now()) {
 			at = time.Now().Add(-time.Minute)

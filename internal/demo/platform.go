@@ -37,7 +37,7 @@ func (p *platform) run(ctx context.Context, every time.Duration) {
 		case <-time.After(wait):
 		}
 		p.n++
-		kind, id, body := p.next()
+		kind, id, body := p.next(time.Now().UTC())
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, p.base+"/api/v1/records/"+kind+"/"+id, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+p.token)
 		req.Header.Set("Content-Type", "application/json")
@@ -56,13 +56,13 @@ func (p *platform) run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// next makes the platform's next record: mostly gifts, now and then a
-// newsletter sign-up as a contact.
-func (p *platform) next() (kind, id string, body []byte) {
+// next makes the platform's next record, given or signed up at at: mostly
+// gifts, now and then a newsletter sign-up as a contact.
+func (p *platform) next(at time.Time) (kind, id string, body []byte) {
 	r := p.rng
 	who := newPerson(r, r.IntN(100) < 3)
 	if p.n%9 == 0 {
-		ref := fmt.Sprintf("signup-%d-%d", time.Now().Unix(), p.n)
+		ref := fmt.Sprintf("signup-%d-%d", at.Unix(), p.n)
 		b, _ := json.Marshal(map[string]any{"source": "other", "source_ref": ref, "transaction": map[string]any{
 			"contactType": "Household", "firstName": who.First, "lastName": who.Last, "email": who.Email, "phone": who.Phone,
 			"address1": who.Address1, "city": who.City, "state": who.State, "postal": who.Postal, "country": "US",
@@ -71,7 +71,7 @@ func (p *platform) next() (kind, id string, body []byte) {
 	}
 	contact := map[string]any{"firstname": who.First, "lastname": who.Last, "email": who.Email, "phone": who.Phone,
 		"address": map[string]string{"address1": who.Address1, "city": who.City, "state": who.State, "postal": who.Postal, "country": "US"}}
-	txn := map[string]any{"contact": contact, "giftDate": time.Now().UTC().Format("2006-01-02"), "giftType": "Credit", "currencyCode": "USD"}
+	txn := map[string]any{"contact": contact, "giftDate": at.Format("2006-01-02"), "giftType": "Credit", "currencyCode": "USD"}
 	env := map[string]any{"transaction": txn}
 	if p.d.source == "stripe" {
 		ref := stripeID(r)
