@@ -3,92 +3,33 @@ package loadgen_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
+	"backstop/internal/apptest"
 	"backstop/internal/dbtest"
 	"backstop/internal/loadgen"
-	"backstop/internal/secret"
 	"backstop/internal/store"
 	"backstop/internal/tenant"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds cmd/backstop once per test binary.
-func binary(tb testing.TB) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "backstop-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "backstop")
-		out, err := exec.Command("go", "build", "-o", binPath, "backstop/cmd/backstop").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return binPath
-}
-
 const secretKey = "loadgen secret key 0123456789"
 
 // serve starts `backstop serve` on url's database and returns the webhook
-// URL of a new tenant.
+// URL of a new tenant and its secret.
 func serve(tb testing.TB, url string) (hookURL, hookSecret string) {
-	ctx := context.Background()
-	s, err := store.Open(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer s.Close()
-	box, _ := secret.NewBox(secretKey)
 	n := tenant.NewTenant{Slug: "load", Name: "Load", VirtuousBaseURL: "http://127.0.0.1:9", VirtuousKey: "k", WebhookSecret: "hook-secret"}
-	t, _, token := n.Build(box)
-	if _, err := s.CreateTenant(ctx, t); err != nil {
-		tb.Fatal(err)
-	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(binary(tb), "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "BACKSTOP_SECRET_KEY="+secretKey, "BACKSTOP_ADDR="+addr, "BACKSTOP_LOG_FORMAT=json")
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("backstop serve did not become ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return tenant.WebhookURL("http://"+addr, "load", token), "hook-secret"
+	_, _, token := apptest.CreateTenant(tb, url, secretKey, n)
+	_, base := apptest.Serve(tb, []string{"DATABASE_URL=" + url, "BACKSTOP_SECRET_KEY=" + secretKey, "BACKSTOP_LOG_FORMAT=json"})
+	return tenant.WebhookURL(base, "load", token), "hook-secret"
 }
 
 var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
