@@ -58,7 +58,7 @@ type Options struct {
 // New builds a River client on db.
 func New(db *sql.DB, o Options) (*Client, error) {
 	cfg := &river.Config{
-		Logger:                      o.Log,
+		Logger:                      quiet(o.Log),
 		FetchCooldown:               100 * time.Millisecond,
 		FetchPollInterval:           max(o.PollInterval, 100*time.Millisecond),
 		JobTimeout:                  cmpOr(o.JobTimeout, 5*time.Minute),
