@@ -15,6 +15,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -165,6 +166,10 @@ type call struct {
 	query   url.Values
 	body    []byte // nil for no body
 	timeout time.Duration
+	// reads marks a call whose answer is a JSON document and which is
+	// safe to repeat (a lookup, a Query): a 2xx whose body is not complete
+	// JSON — cut short on the way — is retried like a dropped connection.
+	reads bool
 }
 
 // maxBody bounds a response body: a FullGift page of 1000 gifts is a few MB.
@@ -237,6 +242,10 @@ func (c *Client) response(ctx context.Context, r call, resp *http.Response, n in
 		return nil, noRetry, fmt.Errorf("virtuous: %s %s: response larger than %d bytes", r.method, r.path, maxBody)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if b := bytes.TrimSpace(body); r.reads && len(b) > 0 && string(b) != "null" && !json.Valid(b) {
+			return nil, c.backoff(n), fmt.Errorf("virtuous: %s %s: %d answered with %d bytes that are not complete JSON (cut short?)",
+				r.method, r.path, resp.StatusCode, len(body))
+		}
 		return body, 0, nil
 	}
 	e := newAPIError(r.method, r.path, resp.StatusCode, body, c.key)

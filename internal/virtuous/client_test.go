@@ -822,3 +822,28 @@ func TestNewValidatesConfig(t *testing.T) {
 			c.maxAttempts, c.timeout, c.queryTimeout, c.baseBackoff, c.maxBackoff, c.base)
 	}
 }
+
+// A lookup or Query answered 200 with JSON cut short on the way is asked
+// again, like a dropped connection; a write's body is never read, so a
+// submission is not repeated for it.
+func TestCutShortBodiesAreRetried(t *testing.T) {
+	t.Parallel()
+	srv, rec := serve(t, func(w http.ResponseWriter, req *http.Request, n int) {
+		if n < 3 || !strings.HasPrefix(req.URL.Path, "/api/Gift/5") {
+			io.WriteString(w, `{"id":5,"amou`)
+			return
+		}
+		io.WriteString(w, `{"id":5}`)
+	})
+	c := newClient(t, srv.URL)
+	g, ok, err := c.Gift(testCtx(t), 5)
+	if err != nil || !ok || g.ID != 5 || rec.count() != 3 {
+		t.Fatalf("got %v %v %v after %d requests, want gift 5 after 3", g, ok, err, rec.count())
+	}
+	if _, err := c.QueryGifts(testCtx(t), Query{}, 0, 10); err == nil || rec.count() != 3+5 {
+		t.Errorf("query answered cut-short JSON every time: got %v after %d more requests, want an error after MaxAttempts (5)", err, rec.count()-3)
+	}
+	if err := c.SubmitGift(testCtx(t), map[string]string{"transactionId": "1"}); err != nil || rec.count() != 3+5+1 {
+		t.Errorf("submit: got %v after %d requests, want success after 1", err, rec.count()-8)
+	}
+}

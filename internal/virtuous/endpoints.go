@@ -140,7 +140,7 @@ func refPath(prefix, source, id string) (string, error) {
 
 // get reads one object; a 404 is reported as not found, without an error.
 func get[T any](ctx context.Context, c *Client, path string) (*T, bool, error) {
-	body, err := c.do(ctx, call{method: http.MethodGet, path: path, timeout: c.timeout})
+	body, err := c.do(ctx, call{method: http.MethodGet, path: path, timeout: c.timeout, reads: true})
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		return nil, false, nil

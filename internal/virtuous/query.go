@@ -129,7 +129,7 @@ func query[T any](ctx context.Context, c *Client, path string, q Query, skip, ta
 		return nil, fmt.Errorf("virtuous: POST %s: %w", path, err)
 	}
 	params := url.Values{"skip": {strconv.Itoa(skip)}, "take": {strconv.Itoa(take)}}
-	resp, err := c.do(ctx, call{method: http.MethodPost, path: path, query: params, body: body, timeout: c.queryTimeout})
+	resp, err := c.do(ctx, call{method: http.MethodPost, path: path, query: params, body: body, timeout: c.queryTimeout, reads: true})
 	if err != nil {
 		return nil, err
 	}
