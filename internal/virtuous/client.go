@@ -202,10 +202,8 @@ func (c *Client) do(ctx context.Context, r call) ([]byte, error) {
 // attempt sends r once. It returns how long to wait before trying again, or
 // noRetry when trying again cannot help.
 func (c *Client) attempt(ctx context.Context, r call, n int) ([]byte, time.Duration, error) {
-	if c.budget != nil {
-		if err := c.budget.Reserve(ctx); err != nil {
-			return nil, noRetry, fmt.Errorf("virtuous: %s %s: %w", r.method, r.path, err)
-		}
+	if err := c.reserve(ctx); err != nil {
+		return nil, noRetry, fmt.Errorf("virtuous: %s %s: %w", r.method, r.path, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -257,6 +255,31 @@ func (c *Client) response(ctx context.Context, r call, resp *http.Response, n in
 		return nil, c.rateLimitWait(info, n), e
 	}
 	return nil, c.backoff(n), e
+}
+
+// reserve takes a call from the budget. A refusal that says room comes
+// back within MaxRetryAfter — typically the Retry-After of a 429 another
+// call of this organization just got — is waited out, as the client waits
+// out its own 429s; a longer one is returned at once, so that the job can
+// reschedule instead of holding a worker.
+func (c *Client) reserve(ctx context.Context) error {
+	if c.budget == nil {
+		return nil
+	}
+	for {
+		err := c.budget.Reserve(ctx)
+		var rw interface{ ResumeAt() time.Time }
+		if err == nil || !errors.As(err, &rw) {
+			return err
+		}
+		wait := time.Until(rw.ResumeAt())
+		if wait <= 0 || wait > c.maxRetryAfter {
+			return err
+		}
+		if werr := sleep(ctx, wait); werr != nil {
+			return fmt.Errorf("%w; stopped waiting for the budget: %w", err, werr)
+		}
+	}
 }
 
 func (c *Client) newRequest(ctx context.Context, r call) (*http.Request, error) {

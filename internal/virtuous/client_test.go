@@ -847,3 +847,47 @@ func TestCutShortBodiesAreRetried(t *testing.T) {
 		t.Errorf("submit: got %v after %d requests, want success after 1", err, rec.count()-8)
 	}
 }
+
+// resumeRefusal is a budget refusal that says when room comes back.
+type resumeRefusal struct{ at time.Time }
+
+func (r resumeRefusal) Error() string       { return "budget exhausted until " + r.at.String() }
+func (r resumeRefusal) Unwrap() error       { return derrors.BudgetExhausted }
+func (r resumeRefusal) ResumeAt() time.Time { return r.at }
+
+// refuseOnce refuses its first reservation with a resumeRefusal.
+type refuseOnce struct {
+	fakeBudget
+	at time.Time
+}
+
+func (b *refuseOnce) Reserve(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reserves++
+	if b.reserves == 1 {
+		return resumeRefusal{b.at}
+	}
+	return nil
+}
+
+// A refusal that lifts within MaxRetryAfter (another call's 429) is waited
+// out; one that lifts later is returned at once.
+func TestBudgetShortRefusalIsWaitedOut(t *testing.T) {
+	t.Parallel()
+	srv, rec := serve(t, respond(200, "{}"))
+	start := time.Now()
+	b := &refuseOnce{at: start.Add(300 * time.Millisecond)}
+	c := newClient(t, srv.URL, func(c *Config) { c.Budget = b; c.MaxRetryAfter = time.Second })
+	if err := c.SubmitGift(testCtx(t), map[string]string{}); err != nil {
+		t.Fatalf("got %v, want the call made once the budget allows it", err)
+	}
+	if rec.count() != 1 || b.reserves != 2 || time.Since(start) < 300*time.Millisecond {
+		t.Errorf("got %d requests, %d reservations after %v; want 1 request, 2 reservations, after ≥ 300ms", rec.count(), b.reserves, time.Since(start))
+	}
+	long := &refuseOnce{at: time.Now().Add(time.Hour)}
+	c = newClient(t, srv.URL, func(c *Config) { c.Budget = long; c.MaxRetryAfter = time.Second })
+	if err := c.SubmitGift(testCtx(t), map[string]string{}); !errors.Is(err, derrors.BudgetExhausted) || rec.count() != 1 {
+		t.Errorf("an hour-long refusal: got %v after %d more requests, want BudgetExhausted at once", err, rec.count()-1)
+	}
+}
