@@ -126,15 +126,37 @@ func Start(tb testing.TB, env []string, args ...string) *Proc {
 // a non-zero exit fails tb with the command's stderr.
 func Run(tb testing.TB, env []string, stdin string, args ...string) string {
 	tb.Helper()
+	out, errOut, code := Exec(tb, env, stdin, args...)
+	if code != 0 {
+		tb.Fatalf("backstop %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+// Exec runs a one-shot `backstop args…` with stdin and returns its stdout,
+// its stderr and its exit code.
+func Exec(tb testing.TB, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	tb.Helper()
 	cmd := exec.Command(Binary(tb), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		tb.Fatalf("backstop %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		tb.Fatalf("backstop %s: %v", strings.Join(args, " "), err)
 	}
-	return stdout.String()
+	return o.String(), e.String(), code
+}
+
+// Wait waits for the process to exit by itself and returns its exit error.
+func (p *Proc) Wait() error {
+	<-p.done
+	return p.err
 }
 
 // Output is everything the process has written so far.

@@ -172,6 +172,18 @@ func (s *system) count(q string, args ...any) int {
 	return n
 }
 
+// eventually polls cond until it holds, failing after timeout.
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // giftBody and contactBody are intake bodies: gift n from donor n (whom the
 // simulator's batch cannot match when unmatched), contact n.
 func giftBody(n int, unmatched bool) string {
