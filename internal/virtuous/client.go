@@ -166,10 +166,11 @@ type call struct {
 	query   url.Values
 	body    []byte // nil for no body
 	timeout time.Duration
-	// reads marks a call whose answer is a JSON document and which is
-	// safe to repeat (a lookup, a Query): a 2xx whose body is not complete
-	// JSON — cut short on the way — is retried like a dropped connection.
-	reads bool
+	// decode reads a 2xx body, for calls whose answer is a JSON document
+	// and which are safe to repeat (a lookup, a Query): a body that is not
+	// complete JSON — cut short on the way — is asked for again, like a
+	// dropped connection.
+	decode func(body []byte) error
 }
 
 // maxBody bounds a response body: a FullGift page of 1000 gifts is a few MB.
@@ -240,11 +241,19 @@ func (c *Client) response(ctx context.Context, r call, resp *http.Response, n in
 		return nil, noRetry, fmt.Errorf("virtuous: %s %s: response larger than %d bytes", r.method, r.path, maxBody)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if b := bytes.TrimSpace(body); r.reads && len(b) > 0 && string(b) != "null" && !json.Valid(b) {
-			return nil, c.backoff(n), fmt.Errorf("virtuous: %s %s: %d answered with %d bytes that are not complete JSON (cut short?)",
-				r.method, r.path, resp.StatusCode, len(body))
+		if r.decode == nil {
+			return body, 0, nil
 		}
-		return body, 0, nil
+		err := r.decode(body)
+		var se *json.SyntaxError
+		switch {
+		case err == nil:
+			return body, 0, nil
+		case errors.As(err, &se):
+			return nil, c.backoff(n), fmt.Errorf("virtuous: %s %s: %d answered with %d bytes that are not complete JSON (cut short?): %w",
+				r.method, r.path, resp.StatusCode, len(body), err)
+		}
+		return nil, noRetry, fmt.Errorf("virtuous: %s %s: decode response: %w", r.method, r.path, err)
 	}
 	e := newAPIError(r.method, r.path, resp.StatusCode, body, c.key)
 	switch {
