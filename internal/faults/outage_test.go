@@ -14,7 +14,6 @@ import (
 	"backstop/internal/apptest"
 	"backstop/internal/loadgen"
 	"backstop/internal/pgcluster"
-	"backstop/internal/store"
 	"backstop/internal/tenant"
 	"backstop/migrations"
 )
@@ -113,25 +112,8 @@ func TestPostgresDownUnderWebhookLoad(t *testing.T) {
 		t.Errorf("from 5s after the restart: %+v, want only 2xx (the receiver recovers by itself)", settled)
 	}
 
-	s, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var keys []string
-	if err := s.DB().Select(&keys, `SELECT dedupe_key FROM inbound_events`); err != nil {
-		t.Fatal(err)
-	}
-	stored := map[string]bool{}
-	for _, k := range keys {
-		stored[k] = true
-	}
-	lost := 0
-	for k := range res.Acked {
-		if !stored[k] {
-			lost++
-		}
-	}
+	stored := apptest.StoredEvents(t, url)
+	lost := loadgen.Lost(res.Acked, stored)
 	t.Logf("%d events acknowledged, %d stored, %d acknowledged but lost", len(res.Acked), len(stored), lost)
 	if lost != 0 {
 		t.Errorf("%d events were acknowledged with a 2xx but are not stored", lost)

@@ -58,6 +58,18 @@ type Outcome struct {
 // Rate is acknowledged requests per second.
 func (r *Result) Rate() float64 { return float64(r.Accepted+r.Duplicates) / r.Elapsed.Seconds() }
 
+// Lost counts the events acknowledged with a 2xx that are not in stored
+// (dedupe keys): what the receiver promised and did not keep.
+func Lost(acked, stored map[string]bool) int {
+	n := 0
+	for k := range acked {
+		if !stored[k] {
+			n++
+		}
+	}
+	return n
+}
+
 // Percentile returns the p-th percentile latency (0 < p ≤ 100).
 func (r *Result) Percentile(p float64) time.Duration {
 	if len(r.Latencies) == 0 {
