@@ -26,6 +26,22 @@ build: generate ## build bin/backstop
 test: ## run every test against a real PostgreSQL (and Chromium, when installed)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
+# The fault suite: the packages with faults-tagged tests (the dashboard's
+# authorization and CSRF tests join here), and the fuzz targets, each run
+# for FUZZTIME, as package:Target (the reports work adds its CSV escaping).
+FAULT_PKGS   := ./internal/faults/ ./internal/inbound/
+FUZZ_TARGETS := ./internal/virtuous:FuzzParseWebhook ./internal/virtuous:FuzzVerifySignature \
+                ./internal/virtuous:FuzzErrorBody ./internal/record:FuzzParseIntake ./internal/money:FuzzParseMinor
+FUZZTIME     ?= 15s
+
+.PHONY: test-faults
+test-faults: ## run the fault-injection suite and the fuzz targets (slow; see README, Reliability)
+	$(GO) test -tags faults -count=1 -timeout 30m $(FAULT_PKGS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t##*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
+
 .PHONY: generate
 generate: ## regenerate templ components
 	$(GO) tool templ generate
@@ -34,7 +50,9 @@ generate: ## regenerate templ components
 lint: ## gofmt, go vet, staticcheck, and a stale-templ check
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags faults $(FAULT_PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	$(GO) tool staticcheck -tags faults $(FAULT_PKGS)
 	$(GO) tool templ generate -check
 
 .PHONY: bench

@@ -44,10 +44,14 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 	if h.secret != "" && !virtuous.VerifySignature(h.secret, body, c.Request().Header.Get(t.SignatureHeader)) {
 		return apiError(http.StatusUnauthorized, "bad or missing signature in "+t.SignatureHeader)
 	}
-	ev, err := virtuous.ParseHeader(body)
+	// The whole object is decoded now, not only its id and version: a
+	// delivery acknowledged and stored but impossible to apply would be
+	// lost in silence, where a 400 says what is wrong.
+	full, err := virtuous.ParseWebhook(body)
 	if err != nil {
 		return apiError(http.StatusBadRequest, err.Error())
 	}
+	ev := full.Header()
 	if ev.Kind() == "" {
 		// An event type Backstop does not subscribe to: acknowledge so
 		// Virtuous does not retry it, and keep nothing.

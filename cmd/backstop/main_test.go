@@ -157,3 +157,24 @@ func TestHelp(t *testing.T) {
 		t.Errorf("tenant add --help: got %d %q", code, stderr)
 	}
 }
+
+// The worker's job limits are checked before anything starts: a rescue
+// sooner than the job timeout would run a live job twice.
+func TestWorkerJobLimitFlags(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args  []string
+		field string
+	}{
+		{[]string{"worker", "--job-timeout", "0s"}, "job-timeout"},
+		{[]string{"worker", "--pass-timeout", "-1m"}, "pass-timeout"},
+		{[]string{"worker", "--job-timeout", "2m", "--rescue-after", "1m"}, "rescue-after"},
+		{[]string{"all", "--rescue-after", "-1s"}, "rescue-after"},
+	} {
+		_, stderr, code := c.run("", tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.field) {
+			t.Errorf("%v: got exit %d %q, want 2 naming %s", tc.args, code, stderr, tc.field)
+		}
+	}
+}

@@ -18,10 +18,16 @@ func workerCmd() *command {
 	return &command{name: "worker", summary: "run background jobs: submission, webhook application, scheduled passes, reports",
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			migrate := fs.Bool("migrate", false, "apply pending migrations first (always on with the private cluster)")
-			tick := fs.Duration("tick", time.Minute, "how often the scheduler looks for due passes")
+			tick := fs.Duration("tick", time.Minute, "how often the scheduler looks for due passes (negative: no scheduler in this process)")
+			limits := jobTimeoutFlags(fs)
 			return func(ctx context.Context, io *stdio, _ []string) error {
+				o, err := limits()
+				if err != nil {
+					return err
+				}
+				o.Tick = *tick
 				return runApp(ctx, io, *migrate, func(a *app.App) error {
-					return a.Work(ctx, app.WorkOptions{Tick: *tick})
+					return a.Work(ctx, o)
 				})
 			}
 		}}
@@ -31,13 +37,40 @@ func allCmd() *command {
 	return &command{name: "all", summary: "run the web app and the workers in one process",
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			migrate := fs.Bool("migrate", false, "apply pending migrations first (always on with the private cluster)")
-			tick := fs.Duration("tick", time.Minute, "how often the scheduler looks for due passes")
+			tick := fs.Duration("tick", time.Minute, "how often the scheduler looks for due passes (negative: no scheduler in this process)")
+			limits := jobTimeoutFlags(fs)
 			return func(ctx context.Context, io *stdio, _ []string) error {
+				o, err := limits()
+				if err != nil {
+					return err
+				}
+				o.Tick = *tick
 				return runApp(ctx, io, *migrate, func(a *app.App) error {
-					return a.All(ctx, app.WorkOptions{Tick: *tick}, func(addr string) { a.Log.Info("serving", "addr", "http://"+addr) })
+					return a.All(ctx, o, func(addr string) { a.Log.Info("serving", "addr", "http://"+addr) })
 				})
 			}
 		}}
+}
+
+// jobTimeoutFlags are the worker's job limits. They also decide how soon
+// the jobs of a worker that died (killed, out of memory, its machine gone)
+// run again elsewhere.
+func jobTimeoutFlags(fs *flag.FlagSet) func() (app.WorkOptions, error) {
+	var o app.WorkOptions
+	fs.DurationVar(&o.JobTimeout, "job-timeout", 5*time.Minute, "longest run of a submission, webhook or alert job")
+	fs.DurationVar(&o.PassTimeout, "pass-timeout", time.Hour, "longest run of a reconciliation sequence; a sequence left running by a dead worker is retried after this")
+	fs.DurationVar(&o.RescueAfter, "rescue-after", 0, "retry jobs left running by a dead worker after this (default: job-timeout + 1m; at least job-timeout)")
+	return func() (app.WorkOptions, error) {
+		switch {
+		case o.JobTimeout <= 0:
+			return o, derrors.Invalid("job-timeout", "must be positive")
+		case o.PassTimeout <= 0:
+			return o, derrors.Invalid("pass-timeout", "must be positive")
+		case o.RescueAfter < 0 || (o.RescueAfter > 0 && o.RescueAfter < o.JobTimeout):
+			return o, derrors.Invalid("rescue-after", "must be at least job-timeout (%s): a job still running must not be started twice", o.JobTimeout)
+		}
+		return o, nil
+	}
 }
 
 func reconcileCmd() *command {

@@ -21,10 +21,14 @@ import (
 
 // WorkOptions tune the worker (tests and the demo shorten the intervals).
 type WorkOptions struct {
-	Tick        time.Duration // scheduler heartbeat (default 1m; negative: no scheduler)
-	JobTimeout  time.Duration
-	RescueAfter time.Duration
-	Tune        func(*virtuous.Config)
+	Tick time.Duration // scheduler heartbeat (default 1m; negative: no scheduler)
+	// JobTimeout bounds ordinary jobs (default 5m) and PassTimeout a
+	// reconciliation sequence (default 1h). A job left running by a worker
+	// that died is retried by another after RescueAfter (default JobTimeout
+	// + 1m), or after PassTimeout for a pass: River cannot tell a dead
+	// worker from a slow one sooner.
+	JobTimeout, PassTimeout, RescueAfter time.Duration
+	Tune                                 func(*virtuous.Config)
 }
 
 // Engine builds the reconciliation engine over this app's store.
@@ -57,7 +61,7 @@ func (a *App) NewWorkerClient(o WorkOptions) (*jobs.Client, error) {
 	river.AddWorker(workers, &inbound.DrainWorker{Handler: eng.Inbound})
 	river.AddWorker(workers, &reconcile.PushWorker{Store: a.Store, Clients: f.Client, Now: a.Now})
 	river.AddWorker(workers, &reconcile.TickWorker{Store: a.Store, Jobs: ins, Now: a.Now})
-	river.AddWorker(workers, &reconcile.PassWorker{Engine: eng, Now: a.Now, Daily: a.DailyReport})
+	river.AddWorker(workers, &reconcile.PassWorker{Engine: eng, Now: a.Now, Daily: a.DailyReport, MaxTime: o.PassTimeout})
 	river.AddWorker(workers, &escalate.AlertWorker{Store: a.Store, AlertURL: a.Cfg.AlertWebhookURL,
 		HTTP: &http.Client{Timeout: 10 * time.Second}, Log: a.Log})
 	periodic := []*river.PeriodicJob{inbound.PeriodicDrain(time.Second)}

@@ -125,9 +125,10 @@ func New(t testing.TB, o Options) *Env {
 	return e
 }
 
-// fastRetries keeps the client's backoff short so fault tests finish quickly.
+// fastRetries keeps the client's backoff and timeouts short so fault tests
+// finish quickly.
 func fastRetries(c *virtuous.Config) {
-	c.BaseBackoff, c.MaxBackoff, c.Timeout = 20*time.Millisecond, 200*time.Millisecond, 5*time.Second
+	c.BaseBackoff, c.MaxBackoff, c.Timeout, c.QueryTimeout = 20*time.Millisecond, 200*time.Millisecond, 5*time.Second, 20*time.Second
 }
 
 // AddTenant creates a tenant pointing at the simulator and subscribes org's

@@ -299,3 +299,24 @@ func CreateTenant(tb testing.TB, dbURL, secretKey string, n tenant.NewTenant) (*
 	}
 	return t, intake, hook
 }
+
+// StoredEvents is the dedupe key of every webhook delivery stored in the
+// database at dbURL, to compare with what a load generator was told was
+// acknowledged.
+func StoredEvents(tb testing.TB, dbURL string) map[string]bool {
+	tb.Helper()
+	s, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer s.Close()
+	var keys []string
+	if err := s.DB().Select(&keys, `SELECT dedupe_key FROM inbound_events`); err != nil {
+		tb.Fatal(err)
+	}
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
+}

@@ -30,6 +30,11 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 var fixed = time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)
 
+// replayShuffles is how many shuffled replays the replay test compares
+// with delivery once in order; make test-faults raises it
+// (replay_faults_test.go).
+var replayShuffles uint64 = 4
+
 const (
 	nGifts    = 24
 	nContacts = 4
@@ -209,7 +214,7 @@ func TestReplayTwiceShuffledIsIdentical(t *testing.T) {
 	a := dump(t, sA)
 
 	var replay [][]byte
-	for shuffle := range uint64(4) {
+	for shuffle := range replayShuffles {
 		sB, tB, _ := seed(t)
 		rng := rand.New(rand.NewPCG(shuffle, 2))
 		replay = replay[:0]

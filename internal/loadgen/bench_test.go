@@ -99,13 +99,8 @@ func benchIngest(b *testing.B, clients int) {
 			p50s = append(p50s, float64(res.Percentile(50).Microseconds())/1000)
 			p99s = append(p99s, float64(res.Percentile(99).Microseconds())/1000)
 		}
-		stored := storedKeys(b, url)
-		missing := 0
-		for k := range acked {
-			if !stored[k] {
-				missing++
-			}
-		}
+		stored := apptest.StoredEvents(b, url)
+		missing := loadgen.Lost(acked, stored)
 		// A request cut off by a round's deadline may be stored without its
 		// acknowledgement reaching the sender (who would redeliver it): at
 		// most one per sender per round. An acknowledged event never lost.
@@ -121,23 +116,6 @@ func benchIngest(b *testing.B, clients int) {
 		b.ReportMetric(float64(len(acked)), "events_acked")
 		b.ReportMetric(float64(missing), "acked_but_lost")
 	}
-}
-
-func storedKeys(tb testing.TB, url string) map[string]bool {
-	s, err := store.Open(context.Background(), url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer s.Close()
-	var keys []string
-	if err := s.DB().Select(&keys, `SELECT dedupe_key FROM inbound_events`); err != nil {
-		tb.Fatal(err)
-	}
-	out := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		out[k] = true
-	}
-	return out
 }
 
 func median(xs []float64) float64 {

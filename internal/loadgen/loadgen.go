@@ -43,10 +43,32 @@ type Result struct {
 	// Acked holds the dedupe identity ("event:id:modified") of every
 	// distinct event acknowledged with a 2xx: what must be stored.
 	Acked map[string]bool
+	// Outcomes is every request in the order its answer came, for tests
+	// that look at what was answered when (during an outage, after it).
+	Outcomes []Outcome
+}
+
+// Outcome is one request: when it was sent and answered, and the status
+// (0 for a transport error).
+type Outcome struct {
+	Sent, Answered time.Time
+	Status         int
 }
 
 // Rate is acknowledged requests per second.
 func (r *Result) Rate() float64 { return float64(r.Accepted+r.Duplicates) / r.Elapsed.Seconds() }
+
+// Lost counts the events acknowledged with a 2xx that are not in stored
+// (dedupe keys): what the receiver promised and did not keep.
+func Lost(acked, stored map[string]bool) int {
+	n := 0
+	for k := range acked {
+		if !stored[k] {
+			n++
+		}
+	}
+	return n
+}
 
 // Percentile returns the p-th percentile latency (0 < p ≤ 100).
 func (r *Result) Percentile(p float64) time.Duration {
@@ -100,6 +122,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 					history = append(history, s)
 				}
 				mu.Unlock()
+				t0 := time.Now()
 				status, took, err := post(ctx, client, cfg, s.body)
 				if ctx.Err() != nil && err != nil {
 					return // the deadline cut this request short: not a result
@@ -107,6 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				mu.Lock()
 				res.Sent++
 				res.Latencies = append(res.Latencies, took)
+				res.Outcomes = append(res.Outcomes, Outcome{Sent: t0, Answered: t0.Add(took), Status: status})
 				switch {
 				case err != nil:
 					res.Errors++

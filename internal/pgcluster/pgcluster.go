@@ -33,6 +33,9 @@ type Options struct {
 	Template string
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
+	// Port to listen on; 0 picks a free one. A test restarting a cluster
+	// it stopped passes the old port, so that clients reconnect.
+	Port int
 }
 
 // Cluster is a running private PostgreSQL server.
@@ -115,8 +118,10 @@ func Start(ctx context.Context, dataDir string, opts Options) (*Cluster, error) 
 	if err := c.chown(c.SocketDir); err != nil {
 		return nil, err
 	}
-	if c.Port, err = freePort(); err != nil {
-		return nil, err
+	if c.Port = opts.Port; c.Port == 0 {
+		if c.Port, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
 	pgOpts := fmt.Sprintf("-c port=%d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c max_connections=200 -c shared_buffers=128MB",
 		c.Port, c.SocketDir)
@@ -208,6 +213,20 @@ func (c *Cluster) Stop() error {
 		return fmt.Errorf("pg_ctl stop: %w: %s", err, out)
 	}
 	os.Remove(c.SocketDir)
+	return nil
+}
+
+// Crash stops the server the way a power cut does (immediate mode: no
+// shutdown checkpoint; the next start replays the WAL). Fault tests use it.
+func (c *Cluster) Crash() error {
+	if c.attached {
+		return errors.New("pgcluster: will not crash a cluster another process started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := c.run(ctx, "pg_ctl", "-D", c.DataDir, "-w", "-t", "50", "-m", "immediate", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop -m immediate: %w: %s", err, out)
+	}
 	return nil
 }
 

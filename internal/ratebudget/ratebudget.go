@@ -60,6 +60,10 @@ func (e *ExhaustedError) Error() string {
 		derrors.BudgetExhausted, e.TenantID, e.Remaining, e.Limit, e.Reserve, e.ResetAt.UTC().Format(time.RFC3339))
 }
 
+// ResumeAt is when calls may be made again, for the client to wait a short
+// refusal out (a 429's Retry-After) rather than fail the call.
+func (e *ExhaustedError) ResumeAt() time.Time { return e.ResetAt }
+
 // Is makes an ExhaustedError a derrors.BudgetExhausted.
 func (e *ExhaustedError) Is(target error) bool { return target == derrors.BudgetExhausted }
 

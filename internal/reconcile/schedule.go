@@ -144,11 +144,20 @@ type PassWorker struct {
 	Now    func() time.Time
 	// Daily runs after a daily sequence (the report); nil skips it.
 	Daily func(ctx context.Context, t *tenant.Tenant, now time.Time) error
+	// MaxTime bounds one sequence (default 1h). It is also how long a
+	// sequence left running by a worker that died waits before River runs
+	// it again.
+	MaxTime time.Duration
 }
 
 // Timeout: a pass over a large organization can take a while; the pass
 // saves its progress, so a timeout costs only the page in flight.
-func (w *PassWorker) Timeout(*river.Job[PassArgs]) time.Duration { return time.Hour }
+func (w *PassWorker) Timeout(*river.Job[PassArgs]) time.Duration {
+	if w.MaxTime > 0 {
+		return w.MaxTime
+	}
+	return time.Hour
+}
 
 // Work runs each step in order. A step whose pass already ran in its
 // period (in another sequence, or before this job was snoozed) is skipped:

@@ -83,6 +83,21 @@ func (s *Store) ReserveRateCall(ctx context.Context, tenantID int64, now time.Ti
 		}
 		err = s.db.GetContext(ctx, &r, stmt, tenantID, now)
 	}
+	if err == nil && !r.Reserved {
+		// A refusal can come from a write committed while the statement
+		// waited for the row — another call's 429 emptying the budget until
+		// its Retry-After — which the statement's snapshot predates, so its
+		// numbers would describe the budget before that write. The caller
+		// waits until ResetAt: report the budget as it is now.
+		b, err := s.RateBudget(ctx, tenantID)
+		if err != nil {
+			return r, err
+		}
+		r.Remaining, r.ResetAt = b.Remaining, b.ResetAt
+		if !b.ResetAt.After(now) {
+			r.Remaining, r.ResetAt = b.LimitPerHour, now.Add(time.Hour)
+		}
+	}
 	return r, classify(err)
 }
 

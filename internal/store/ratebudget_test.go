@@ -61,3 +61,42 @@ func TestReserveRateCallConcurrent(t *testing.T) {
 		t.Errorf("got api_usage %d (%v), want 24", calls, err)
 	}
 }
+
+// A reservation refused because another call's 429 emptied the budget while
+// it waited for the row reports the budget as that 429 left it — empty until
+// its Retry-After — not the older state its statement started from, so that
+// the client waits seconds, not the hour.
+func TestReserveRefusedByConcurrent429(t *testing.T) {
+	t.Parallel()
+	s := dbtest.Store(t)
+	ctx := dbtest.Ctx(t)
+	tn := newTenant(t, s, "acme")
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if err := s.SetRateBudget(ctx, tn.ID, 100, 100, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := now.Add(2 * time.Second)
+	if _, err := tx.Exec(`UPDATE rate_budgets SET remaining = 0, reset_at = $2 WHERE tenant_id = $1`, tn.ID, until); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan store.Reservation, 1)
+	go func() {
+		r, err := s.ReserveRateCall(ctx, tn.ID, now)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	time.Sleep(200 * time.Millisecond) // the reservation now waits for the row
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	if r.Reserved || r.Remaining != 0 || !r.ResetAt.Equal(until) {
+		t.Errorf("got reserved %v, remaining %d, reset %v; want refused, 0, %v", r.Reserved, r.Remaining, r.ResetAt, until)
+	}
+}

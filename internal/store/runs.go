@@ -32,12 +32,15 @@ type Run struct {
 const runColumns = `id, tenant_id, pass, trigger, slot, started_at, finished_at, status, api_calls,
 	examined, recovered, needs_review, applied, drift_found, error`
 
-// ErrSlotTaken: a scheduled run for this tenant, pass and period exists.
+// ErrSlotTaken: a scheduled run for this tenant, pass and period is
+// running, finished, or stopped early for the rate budget. A failed run
+// leaves its period free, so that the retry of its job runs the pass.
 var ErrSlotTaken = errors.New("this pass already ran in this period")
 
 // StartRun records a pass starting. Runs of the same pass left "running" by
 // a process that died are closed as failed first, so the history never shows
-// two at once.
+// two at once and their period goes to this run. The caller holds the pass
+// lock, so no live run is closed.
 func (s *Store) StartRun(ctx context.Context, tenantID int64, pass, trigger, slot string, at time.Time) (_ *Run, err error) {
 	defer derrors.Wrap(&err, "Store.StartRun(ctx, %d, %s)", tenantID, pass)
 	if _, err := s.db.ExecContext(ctx, `

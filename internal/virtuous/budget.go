@@ -15,7 +15,9 @@ import (
 type Budget interface {
 	// Reserve takes one call from the budget. When no room is left it returns
 	// an error wrapping derrors.BudgetExhausted that says when the window
-	// resets; the client then sends nothing and returns that error.
+	// resets; the client then sends nothing and returns that error, unless
+	// the error has a ResumeAt() time.Time method naming a moment within
+	// Config.MaxRetryAfter, which the client waits for before asking again.
 	Reserve(ctx context.Context) error
 	// Observe corrects the budget from a response: it is called after every
 	// response that carried any X-RateLimit-* header, and after every 429.

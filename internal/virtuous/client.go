@@ -15,6 +15,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -172,6 +173,11 @@ type call struct {
 	query   url.Values
 	body    []byte // nil for no body
 	timeout time.Duration
+	// decode reads a 2xx body, for calls whose answer is a JSON document
+	// and which are safe to repeat (a lookup, a Query): a body that is not
+	// complete JSON — cut short on the way — is asked for again, like a
+	// dropped connection.
+	decode func(body []byte) error
 }
 
 // maxBody bounds a response body: a FullGift page of 1000 gifts is a few MB.
@@ -204,10 +210,8 @@ func (c *Client) do(ctx context.Context, r call) ([]byte, error) {
 // attempt sends r once. It returns how long to wait before trying again, or
 // noRetry when trying again cannot help.
 func (c *Client) attempt(ctx context.Context, r call, n int) ([]byte, time.Duration, error) {
-	if c.budget != nil {
-		if err := c.budget.Reserve(ctx); err != nil {
-			return nil, noRetry, fmt.Errorf("virtuous: %s %s: %w", r.method, r.path, err)
-		}
+	if err := c.reserve(ctx); err != nil {
+		return nil, noRetry, fmt.Errorf("virtuous: %s %s: %w", r.method, r.path, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -244,7 +248,19 @@ func (c *Client) response(ctx context.Context, r call, resp *http.Response, n in
 		return nil, noRetry, fmt.Errorf("virtuous: %s %s: response larger than %d bytes", r.method, r.path, maxBody)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return body, 0, nil
+		if r.decode == nil {
+			return body, 0, nil
+		}
+		err := r.decode(body)
+		var se *json.SyntaxError
+		switch {
+		case err == nil:
+			return body, 0, nil
+		case errors.As(err, &se):
+			return nil, c.backoff(n), fmt.Errorf("virtuous: %s %s: %d answered with %d bytes that are not complete JSON (cut short?): %w",
+				r.method, r.path, resp.StatusCode, len(body), err)
+		}
+		return nil, noRetry, fmt.Errorf("virtuous: %s %s: decode response: %w", r.method, r.path, err)
 	}
 	e := newAPIError(r.method, r.path, resp.StatusCode, body, c.key)
 	switch {
@@ -255,6 +271,31 @@ func (c *Client) response(ctx context.Context, r call, resp *http.Response, n in
 		return nil, c.rateLimitWait(info, n), e
 	}
 	return nil, c.backoff(n), e
+}
+
+// reserve takes a call from the budget. A refusal that says room comes
+// back within MaxRetryAfter — typically the Retry-After of a 429 another
+// call of this organization just got — is waited out, as the client waits
+// out its own 429s; a longer one is returned at once, so that the job can
+// reschedule instead of holding a worker.
+func (c *Client) reserve(ctx context.Context) error {
+	if c.budget == nil {
+		return nil
+	}
+	for {
+		err := c.budget.Reserve(ctx)
+		var rw interface{ ResumeAt() time.Time }
+		if err == nil || !errors.As(err, &rw) {
+			return err
+		}
+		wait := time.Until(rw.ResumeAt())
+		if wait <= 0 || wait > c.maxRetryAfter {
+			return err
+		}
+		if werr := sleep(ctx, wait); werr != nil {
+			return fmt.Errorf("%w; stopped waiting for the budget: %w", err, werr)
+		}
+	}
 }
 
 func (c *Client) newRequest(ctx context.Context, r call) (*http.Request, error) {

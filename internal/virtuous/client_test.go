@@ -838,3 +838,72 @@ func TestNewValidatesConfig(t *testing.T) {
 			c.maxAttempts, c.timeout, c.queryTimeout, c.baseBackoff, c.maxBackoff, c.base)
 	}
 }
+
+// A lookup or Query answered 200 with JSON cut short on the way is asked
+// again, like a dropped connection; a write's body is never read, so a
+// submission is not repeated for it.
+func TestCutShortBodiesAreRetried(t *testing.T) {
+	t.Parallel()
+	srv, rec := serve(t, func(w http.ResponseWriter, req *http.Request, n int) {
+		if n < 3 || !strings.HasPrefix(req.URL.Path, "/api/Gift/5") {
+			io.WriteString(w, `{"id":5,"amou`)
+			return
+		}
+		io.WriteString(w, `{"id":5}`)
+	})
+	c := newClient(t, srv.URL)
+	g, ok, err := c.Gift(testCtx(t), 5)
+	if err != nil || !ok || g.ID != 5 || rec.count() != 3 {
+		t.Fatalf("got %v %v %v after %d requests, want gift 5 after 3", g, ok, err, rec.count())
+	}
+	if _, err := c.QueryGifts(testCtx(t), Query{}, 0, 10); err == nil || rec.count() != 3+5 {
+		t.Errorf("query answered cut-short JSON every time: got %v after %d more requests, want an error after MaxAttempts (5)", err, rec.count()-3)
+	}
+	if err := c.SubmitGift(testCtx(t), map[string]string{"transactionId": "1"}); err != nil || rec.count() != 3+5+1 {
+		t.Errorf("submit: got %v after %d requests, want success after 1", err, rec.count()-8)
+	}
+}
+
+// resumeRefusal is a budget refusal that says when room comes back.
+type resumeRefusal struct{ at time.Time }
+
+func (r resumeRefusal) Error() string       { return "budget exhausted until " + r.at.String() }
+func (r resumeRefusal) Unwrap() error       { return derrors.BudgetExhausted }
+func (r resumeRefusal) ResumeAt() time.Time { return r.at }
+
+// refuseOnce refuses its first reservation with a resumeRefusal.
+type refuseOnce struct {
+	fakeBudget
+	at time.Time
+}
+
+func (b *refuseOnce) Reserve(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reserves++
+	if b.reserves == 1 {
+		return resumeRefusal{b.at}
+	}
+	return nil
+}
+
+// A refusal that lifts within MaxRetryAfter (another call's 429) is waited
+// out; one that lifts later is returned at once.
+func TestBudgetShortRefusalIsWaitedOut(t *testing.T) {
+	t.Parallel()
+	srv, rec := serve(t, respond(200, "{}"))
+	start := time.Now()
+	b := &refuseOnce{at: start.Add(300 * time.Millisecond)}
+	c := newClient(t, srv.URL, func(c *Config) { c.Budget = b; c.MaxRetryAfter = time.Second })
+	if err := c.SubmitGift(testCtx(t), map[string]string{}); err != nil {
+		t.Fatalf("got %v, want the call made once the budget allows it", err)
+	}
+	if rec.count() != 1 || b.reserves != 2 || time.Since(start) < 300*time.Millisecond {
+		t.Errorf("got %d requests, %d reservations after %v; want 1 request, 2 reservations, after ≥ 300ms", rec.count(), b.reserves, time.Since(start))
+	}
+	long := &refuseOnce{at: time.Now().Add(time.Hour)}
+	c = newClient(t, srv.URL, func(c *Config) { c.Budget = long; c.MaxRetryAfter = time.Second })
+	if err := c.SubmitGift(testCtx(t), map[string]string{}); !errors.Is(err, derrors.BudgetExhausted) || rec.count() != 1 {
+		t.Errorf("an hour-long refusal: got %v after %d more requests, want BudgetExhausted at once", err, rec.count()-1)
+	}
+}

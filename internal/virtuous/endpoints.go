@@ -140,21 +140,21 @@ func refPath(prefix, source, id string) (string, error) {
 
 // get reads one object; a 404 is reported as not found, without an error.
 func get[T any](ctx context.Context, c *Client, path string) (*T, bool, error) {
-	body, err := c.do(ctx, call{method: http.MethodGet, path: path, timeout: c.timeout})
+	var v T
+	_, err := c.do(ctx, call{method: http.MethodGet, path: path, timeout: c.timeout, decode: func(body []byte) error {
+		// A 200 without an object would otherwise read as a found record with id 0.
+		if b := bytes.TrimSpace(body); len(b) == 0 || string(b) == "null" {
+			return errors.New("200 with an empty body")
+		}
+		v = *new(T) // a retry decodes into a clean value
+		return json.Unmarshal(body, &v)
+	}})
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
-	}
-	// A 200 without an object would otherwise read as a found record with id 0.
-	if b := bytes.TrimSpace(body); len(b) == 0 || string(b) == "null" {
-		return nil, false, fmt.Errorf("virtuous: GET %s: 200 with an empty body", path)
-	}
-	var v T
-	if err := json.Unmarshal(body, &v); err != nil {
-		return nil, false, fmt.Errorf("virtuous: GET %s: decode response: %w", path, err)
 	}
 	return &v, true, nil
 }

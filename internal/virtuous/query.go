@@ -129,13 +129,13 @@ func query[T any](ctx context.Context, c *Client, path string, q Query, skip, ta
 		return nil, fmt.Errorf("virtuous: POST %s: %w", path, err)
 	}
 	params := url.Values{"skip": {strconv.Itoa(skip)}, "take": {strconv.Itoa(take)}}
-	resp, err := c.do(ctx, call{method: http.MethodPost, path: path, query: params, body: body, timeout: c.queryTimeout})
+	var p Page[T]
+	_, err = c.do(ctx, call{method: http.MethodPost, path: path, query: params, body: body, timeout: c.queryTimeout, decode: func(b []byte) error {
+		p = Page[T]{} // a retry decodes into a clean page
+		return json.Unmarshal(b, &p)
+	}})
 	if err != nil {
 		return nil, err
-	}
-	var p Page[T]
-	if err := json.Unmarshal(resp, &p); err != nil {
-		return nil, fmt.Errorf("virtuous: POST %s: decode response: %w", path, err)
 	}
 	return &p, nil
 }

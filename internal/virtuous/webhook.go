@@ -152,20 +152,10 @@ func (e *Event) Kind() string { return kinds[e.Name] }
 // DedupeKey identifies a delivery so that a redelivery is recognised: the
 // event, the object's id and its modifiedDateTimeUtc. Other events key on
 // their eventId, or failing that on a hash of the body.
-func (e *Event) DedupeKey() string {
-	h := Header{Name: e.Name, EventID: e.EventID, raw: e.Raw}
-	switch {
-	case e.Kind() == "gift" && e.Gift != nil:
-		h.ObjectID, h.ModifiedAt = e.Gift.ID, e.Gift.ModifiedDateTimeUTC
-	case e.Kind() == "contact" && e.Contact != nil:
-		h.ObjectID, h.ModifiedAt = e.Contact.ID, e.Contact.ModifiedDateTimeUTC
-	}
-	return h.DedupeKey()
-}
+func (e *Event) DedupeKey() string { return e.Header().DedupeKey() }
 
-// Header is what a receiver needs of a delivery to store it: which event,
-// which object and which version. Reading only this much lets the receiver
-// answer quickly; the full object is decoded when the delivery is applied.
+// Header is what a receiver stores about a delivery besides its body:
+// which event, which object and which version.
 type Header struct {
 	Name       string
 	EventID    string
@@ -174,10 +164,22 @@ type Header struct {
 	raw        []byte
 }
 
+// Header returns the delivery's header.
+func (e *Event) Header() *Header {
+	h := &Header{Name: e.Name, EventID: e.EventID, raw: e.Raw}
+	switch {
+	case e.Kind() == "gift" && e.Gift != nil:
+		h.ObjectID, h.ModifiedAt = e.Gift.ID, e.Gift.ModifiedDateTimeUTC
+	case e.Kind() == "contact" && e.Contact != nil:
+		h.ObjectID, h.ModifiedAt = e.Contact.ID, e.Contact.ModifiedDateTimeUTC
+	}
+	return h
+}
+
 // Kind is "gift", "contact", or "" for events Backstop does not apply.
 func (h *Header) Kind() string { return kinds[h.Name] }
 
-// DedupeKey is Event.DedupeKey for the same delivery.
+// DedupeKey is Event.DedupeKey.
 func (h *Header) DedupeKey() string {
 	switch {
 	case h.Kind() != "" && h.ObjectID != 0:
@@ -187,40 +189,6 @@ func (h *Header) DedupeKey() string {
 	}
 	sum := sha256.Sum256(h.raw)
 	return h.Name + ":sha256:" + hex.EncodeToString(sum[:])
-}
-
-// ParseHeader reads a delivery's Header. It refuses what ParseWebhook
-// refuses at the envelope — malformed JSON, no event name, a gift or
-// contact event without its object's id — without decoding the object.
-func ParseHeader(body []byte) (*Header, error) {
-	type version struct {
-		ID         int64 `json:"id"`
-		ModifiedAt Time  `json:"modifiedDateTimeUtc"`
-	}
-	var env struct {
-		Event   string      `json:"event"`
-		Gift    *version    `json:"gift"`
-		Contact *version    `json:"contact"`
-		EventID looseString `json:"eventId"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("virtuous: webhook body: %w", err)
-	}
-	h := &Header{Name: normalizeEventName(env.Event), EventID: string(env.EventID), raw: body}
-	if h.Name == "" {
-		return nil, errors.New("virtuous: webhook body has no event name")
-	}
-	obj := env.Gift
-	if h.Kind() == "contact" {
-		obj = env.Contact
-	}
-	if h.Kind() != "" {
-		if obj == nil || obj.ID == 0 {
-			return nil, fmt.Errorf("virtuous: %s webhook without its %s id", h.Name, h.Kind())
-		}
-		h.ObjectID, h.ModifiedAt = obj.ID, obj.ModifiedAt
-	}
-	return h, nil
 }
 
 func stamp(t Time) string {

@@ -54,8 +54,8 @@ func (s *Sim) routes() http.Handler {
 }
 
 // api wraps an endpoint with what every Virtuous request goes through, in
-// order: bearer auth (401 plain text), the per-endpoint counter, the
-// per-org rate limit (429), then the configured faults.
+// order: bearer auth (401 plain text), the per-endpoint counter, injected
+// 429 bursts, the per-org rate limit (429), then the configured faults.
 func (s *Sim) api(pattern string, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -74,6 +74,11 @@ func (s *Sim) api(pattern string, h apiHandler) http.Handler {
 			return
 		}
 		o.count(func(c *Counters) { c.Requests[pattern]++ })
+		if o.throttled(w) {
+			o.writeError(w, http.StatusTooManyRequests, styleLegacyMessage, "API calls quota exceeded! Retry after "+
+				w.Header().Get("Retry-After")+" seconds.")
+			return
+		}
 		if !o.admit(w, o.rateLimit()) {
 			o.writeError(w, http.StatusTooManyRequests, styleLegacyMessage, "API calls quota exceeded! maximum admitted "+
 				w.Header().Get("X-RateLimit-Limit")+" per hour.")

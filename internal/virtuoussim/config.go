@@ -70,6 +70,14 @@ type OrgConfig struct {
 	Latency time.Duration
 	// RateLimit overrides Options.RateLimit for this org when positive.
 	RateLimit int
+	// ThrottleRate is the share of API requests that open a burst of 429s
+	// lasting ThrottleFor (real time, default 2s): every request in it is
+	// refused with Retry-After and X-RateLimit-Remaining 0, as when the
+	// organization's other integrations have spent its budget. Requests a
+	// client sends in a burst after it was told to wait are counted in
+	// Counters.RetryAfterIgnored.
+	ThrottleRate float64
+	ThrottleFor  time.Duration
 }
 
 func (c OrgConfig) withDefaults() OrgConfig {
@@ -90,6 +98,9 @@ func (c OrgConfig) withDefaults() OrgConfig {
 	}
 	if c.TimeoutHang <= 0 {
 		c.TimeoutHang = 60 * time.Second
+	}
+	if c.ThrottleFor <= 0 {
+		c.ThrottleFor = 2 * time.Second
 	}
 	return c
 }
@@ -137,6 +148,8 @@ type orgConfigJSON struct {
 	MalformedRate        *float64    `json:"malformedRate,omitempty"`
 	Latency              *duration   `json:"latency,omitempty"`
 	RateLimit            *int        `json:"rateLimit,omitempty"`
+	ThrottleRate         *float64    `json:"throttleRate,omitempty"`
+	ThrottleFor          *duration   `json:"throttleFor,omitempty"`
 }
 
 // MarshalJSON writes the config with camelCase keys and durations as text.
@@ -149,7 +162,7 @@ func (c OrgConfig) MarshalJSON() ([]byte, error) {
 	if outages == nil {
 		outages = []Window{}
 	}
-	wt, th, sb, lat := duration(c.WebhookTimeout), duration(c.TimeoutHang), duration(c.SlowBy), duration(c.Latency)
+	wt, th, sb, lat, tf := duration(c.WebhookTimeout), duration(c.TimeoutHang), duration(c.SlowBy), duration(c.Latency), duration(c.ThrottleFor)
 	return json.Marshal(orgConfigJSON{
 		WebhookLossRate: &c.WebhookLossRate, WebhookDupRate: &c.WebhookDupRate, Outages: &outages,
 		WebhookRetries: &rs, WebhookTimeout: &wt, EnvelopeRate: &c.EnvelopeRate,
@@ -157,6 +170,7 @@ func (c OrgConfig) MarshalJSON() ([]byte, error) {
 		InvalidEmailDomain: &c.InvalidEmailDomain, ServerErrorRate: &c.ServerErrorRate,
 		TimeoutRate: &c.TimeoutRate, TimeoutHang: &th, SlowRate: &c.SlowRate, SlowBy: &sb,
 		MalformedRate: &c.MalformedRate, Latency: &lat, RateLimit: &c.RateLimit,
+		ThrottleRate: &c.ThrottleRate, ThrottleFor: &tf,
 	})
 }
 
@@ -187,6 +201,8 @@ func (c *OrgConfig) UnmarshalJSON(b []byte) error {
 	setF(&c.TimeoutRate, j.TimeoutRate)
 	setF(&c.SlowRate, j.SlowRate)
 	setF(&c.MalformedRate, j.MalformedRate)
+	setF(&c.ThrottleRate, j.ThrottleRate)
+	setD(&c.ThrottleFor, j.ThrottleFor)
 	setD(&c.WebhookTimeout, j.WebhookTimeout)
 	setD(&c.TimeoutHang, j.TimeoutHang)
 	setD(&c.SlowBy, j.SlowBy)

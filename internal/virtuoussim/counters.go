@@ -11,8 +11,16 @@ type Counters struct {
 	// "GET /api/Gift/{transactionSource}/{transactionId}". Requests refused
 	// with 429 are included.
 	Requests map[string]int64 `json:"requests"`
-	// RateLimited counts 429 responses.
+	// RateLimited counts 429 responses for requests over the hourly limit.
 	RateLimited int64 `json:"rateLimited"`
+	// ThrottleBursts counts injected bursts of 429s (ThrottleRate) and
+	// Throttled the 429s answered in them. RetryAfterIgnored counts the
+	// requests that arrived in a burst more than throttleGrace after its
+	// first 429 told the client to wait: requests a well-behaved client
+	// does not send.
+	ThrottleBursts    int64 `json:"throttleBursts"`
+	Throttled         int64 `json:"throttled"`
+	RetryAfterIgnored int64 `json:"retryAfterIgnored"`
 	// ServerErrors, Timeouts, Malformed and Slow count injected faults;
 	// ServerErrorsAfterWrite counts the 5xx answers to writes that took
 	// effect anyway.

@@ -62,6 +62,7 @@ type Org struct {
 	cmu      sync.Mutex
 	counters Counters
 	rate     rateWindow
+	burst    throttleBurst
 	frng     *rand.Rand // fault decisions, under cmu
 }
 

@@ -56,3 +56,43 @@ func (o *Org) rateLimit() int {
 	}
 	return o.sim.opts.RateLimit
 }
+
+// throttleBurst is an injected burst of 429s: from start until until.
+type throttleBurst struct{ start, until time.Time }
+
+// throttleGrace is how long after a burst's first 429 a request still
+// counts as sent before the client could know: requests already on the way,
+// and other processes learning of the 429 through the shared budget.
+const throttleGrace = time.Second
+
+// throttled answers 429 for a request inside an injected burst, or one that
+// opens a burst, and reports whether it did.
+func (o *Org) throttled(w http.ResponseWriter) bool {
+	cfg := o.config()
+	if cfg.ThrottleRate <= 0 {
+		return false
+	}
+	now := time.Now()
+	o.cmu.Lock()
+	switch {
+	case now.Before(o.burst.until):
+		if now.Sub(o.burst.start) > throttleGrace {
+			o.counters.RetryAfterIgnored++
+		}
+	case o.frng.Float64() < cfg.ThrottleRate:
+		o.burst = throttleBurst{start: now, until: now.Add(cfg.ThrottleFor)}
+		o.counters.ThrottleBursts++
+	default:
+		o.cmu.Unlock()
+		return false
+	}
+	o.counters.Throttled++
+	until := o.burst.until
+	o.cmu.Unlock()
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(o.rateLimit()))
+	h.Set("X-RateLimit-Remaining", "0")
+	h.Set("X-RateLimit-Reset", strconv.FormatInt((until.UnixNano()+int64(time.Second)-1)/int64(time.Second), 10))
+	h.Set("Retry-After", strconv.FormatInt(int64((until.Sub(now)+time.Second-1)/time.Second), 10))
+	return true
+}

@@ -73,3 +73,36 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("counters: %d limited, %v", c.RateLimited, c.Requests)
 	}
 }
+
+// An injected burst refuses every request with 429, Retry-After and no
+// remaining budget until it ends, spends nothing of the hourly window, and
+// counts the requests that came in after the client had been told to wait.
+func TestThrottleBursts(t *testing.T) {
+	e := newEnv(t, Options{RateLimit: 100})
+	e.org.SetConfig(OrgConfig{ThrottleRate: 1, ThrottleFor: 1500 * time.Millisecond})
+	start := time.Now()
+	r := e.do("GET", "/api/Organization/Current", nil)
+	if r.status != 429 || r.header.Get("Retry-After") != "2" || r.header.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("opening request: %d Retry-After %q Remaining %q", r.status, r.header.Get("Retry-After"), r.header.Get("X-RateLimit-Remaining"))
+	}
+	e.org.SetConfig(OrgConfig{ThrottleRate: 1e-9, ThrottleFor: 1500 * time.Millisecond}) // no new burst after this one
+	if r := e.do("GET", "/api/Organization/Current", nil); r.status != 429 {
+		t.Fatalf("inside the burst, within the grace: %d", r.status)
+	}
+	time.Sleep(time.Until(start.Add(throttleGrace + 100*time.Millisecond)))
+	if r := e.do("POST", "/api/v2/Gift/Transaction", giftTxJSON("S", "x", "x@example.org", "1")); r.status != 429 {
+		t.Fatalf("inside the burst, after the grace: %d", r.status)
+	}
+	if len(e.org.PendingTransactions()) != 0 {
+		t.Error("a throttled request changed state")
+	}
+	time.Sleep(time.Until(start.Add(1600 * time.Millisecond)))
+	r = e.do("GET", "/api/Organization/Current", nil)
+	if r.status != 200 || r.header.Get("X-RateLimit-Remaining") != "99" {
+		t.Fatalf("after the burst: %d, remaining %q (want 99: the burst spent nothing)", r.status, r.header.Get("X-RateLimit-Remaining"))
+	}
+	c := e.org.Counters()
+	if c.ThrottleBursts != 1 || c.Throttled != 3 || c.RetryAfterIgnored != 1 || c.RateLimited != 0 {
+		t.Errorf("got bursts %d, throttled %d, ignored %d, rate limited %d; want 1, 3, 1, 0", c.ThrottleBursts, c.Throttled, c.RetryAfterIgnored, c.RateLimited)
+	}
+}

@@ -1,0 +1,11 @@
+//go:build faults
+
+package faults_test
+
+import (
+	"testing"
+
+	"backstop/internal/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
