@@ -26,17 +26,22 @@ build: generate ## build bin/backstop
 test: ## run every test against a real PostgreSQL (and Chromium, when installed)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
-# The fault suite: the packages with faults-tagged tests (the dashboard's
-# authorization and CSRF tests join here), and the fuzz targets, each run
-# for FUZZTIME, as package:Target (the reports work adds its CSV escaping).
+# The fault suite: the packages with faults-tagged tests, the web app's
+# security tests, and the fuzz targets, each run for FUZZTIME, as
+# package:Target.
 FAULT_PKGS   := ./internal/faults/ ./internal/inbound/
 FUZZ_TARGETS := ./internal/virtuous:FuzzParseWebhook ./internal/virtuous:FuzzVerifySignature \
-                ./internal/virtuous:FuzzErrorBody ./internal/record:FuzzParseIntake ./internal/money:FuzzParseMinor
+                ./internal/virtuous:FuzzErrorBody ./internal/record:FuzzParseIntake ./internal/money:FuzzParseMinor \
+                ./internal/audit:FuzzCSVCell
 FUZZTIME     ?= 15s
+# The dashboard's security tests, run again here: who may see what, CSRF,
+# XSS, and the sign-in throttle under 1,000 attempts at once.
+SECURITY_TESTS := ^(TestAuthorizationMatrix|TestCSRF.*|TestXSS.*|TestSearchMetacharacters|TestSignInThrottleUnderRapidAttempts)$$
 
 .PHONY: test-faults
 test-faults: ## run the fault-injection suite and the fuzz targets (slow; see README, Reliability)
 	$(GO) test -tags faults -count=1 -timeout 30m $(FAULT_PKGS)
+	$(GO) test -count=1 -run '$(SECURITY_TESTS)' ./web/
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t##*:} for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \

@@ -47,13 +47,16 @@ func (s *Server) signIn(c echo.Context) error {
 	}
 	account, addr, now := auth.AccountKey(f.Email), c.RealIP(), s.now()
 	th := s.throttle()
-	fails, err := s.deps.Store.LoginFailures(ctx, account, addr, now.Add(-th.Window))
+	err := s.deps.Store.BeginSignIn(ctx, account, addr, now.Add(-th.Window), now, func(fails auth.Failures) error {
+		return th.Check(fails, now)
+	})
+	var throttled *auth.ThrottledError
+	if errors.As(err, &throttled) {
+		f.Error = throttled.Error()
+		return s.renderSignIn(c, http.StatusTooManyRequests, f)
+	}
 	if err != nil {
 		return err
-	}
-	if err := th.Check(fails, now); err != nil {
-		f.Error = err.Error()
-		return s.renderSignIn(c, http.StatusTooManyRequests, f)
 	}
 	u, err := s.deps.Store.UserByEmail(ctx, f.Email)
 	ok := false
@@ -65,10 +68,7 @@ func (s *Server) signIn(c echo.Context) error {
 	default:
 		ok = auth.CheckPassword(u.PasswordHash, password)
 	}
-	if !ok {
-		if err := s.deps.Store.RecordLoginFailure(ctx, account, addr, now); err != nil {
-			return err
-		}
+	if !ok { // BeginSignIn already counted the attempt as a failure
 		f.Error = "That email and password do not match an account."
 		return s.renderSignIn(c, http.StatusUnauthorized, f)
 	}
