@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"backstop/internal/audit"
@@ -31,17 +34,22 @@ const auditColumns = `id, tenant_id, record_id, at, actor, action, category,
 	from_status, to_status, details, dedupe_key`
 
 // auditRowsQuery selects a tenant's entries matching an audit.Filter, each
-// with its record's references. Every filter is a parameter that is NULL
-// when unset; lib/pq plans each statement with its parameters bound, so an
-// unset filter folds away and the scan is the (tenant_id, at, id) index —
-// or (record_id, id) with a record. %s is the keyset condition and order.
+// with its record's references. %s is the keyset condition and order.
 const auditRowsQuery = `
 	SELECT a.id, a.tenant_id, a.record_id, a.at, a.actor, a.action, a.category,
 	       a.from_status, a.to_status, a.details, a.dedupe_key,
 	       (SELECT slug FROM tenants WHERE id = $1) AS tenant_slug,
 	       coalesce(r.platform_id, '') AS platform_id, coalesce(r.source, '') AS source,
 	       coalesce(r.source_ref, '') AS source_ref, coalesce(r.ext_source, '') AS ext_source,
-	       coalesce(r.ext_id, '') AS ext_id
+	       coalesce(r.ext_id, '') AS ext_id` + auditMatching + `
+	  %s`
+
+// auditMatching is the FROM and WHERE of the audit queries. Every filter
+// is a parameter that is NULL when unset; lib/pq plans each statement with
+// its parameters bound, so an unset filter folds away and the scan is the
+// (tenant_id, at, id) index — or (record_id, id) with a record, (tenant_id,
+// action, at, id) with an action, (tenant_id, actor, at, id) with an actor.
+const auditMatching = `
 	FROM audit_log a
 	LEFT JOIN records r ON r.id = a.record_id
 	WHERE a.tenant_id = $1
@@ -50,8 +58,33 @@ const auditRowsQuery = `
 	  AND ($4::text[] IS NULL OR a.action = ANY($4))
 	  AND ($5::text[] IS NULL OR a.category = ANY($5))
 	  AND ($6::text IS NULL OR a.actor = $6)
-	  AND ($7::bigint IS NULL OR a.record_id = $7)
-	  %s`
+	  AND ($7::bigint IS NULL OR a.record_id = $7)`
+
+// auditExportQuery selects what the CSV export writes, in audit.Header's
+// order less the tenant (one value, read once): no column it does not
+// write, and NULL rather than ” for a missing record's references, which
+// the driver hands over without allocating.
+const auditExportQuery = `
+	SELECT a.at, a.record_id, r.platform_id, r.source, r.source_ref, r.ext_source, r.ext_id,
+	       a.action, a.category, a.actor, a.from_status, a.to_status, a.details` + auditMatching + `
+	ORDER BY a.at, a.id`
+
+// auditExportSettings: the export's cursor is planned for its first rows
+// (cursor_tuple_fraction), which picks the plan that streams — the
+// matching index in (at, id) order, each entry's record by primary key —
+// over a hash join and a sort of the whole result (spilled to disk, nothing
+// sent until done), while a rare filter's few rows are still sorted. Memoize
+// caches records between entries, but an audit trail cycles through its
+// records in time order and almost never hits: measured at 1,000,000 rows,
+// 4.4 s of server CPU with it, 1.7 s without. JIT compiles for 0.1–0.3 s to
+// save nothing on a plan of index lookups.
+const auditExportSettings = `SET LOCAL enable_memoize = off; SET LOCAL jit = off`
+
+const auditExportCursor = `DECLARE audit_export NO SCROLL CURSOR FOR ` + auditExportQuery
+
+// auditExportBatch is how many rows each FETCH from the export's cursor
+// brings: one round trip per 10,000 rows, a few kilobytes of driver buffer.
+const auditExportBatch = 10_000
 
 func auditArgs(tenantID int64, f audit.Filter) []any {
 	var since, until *time.Time
@@ -102,31 +135,74 @@ func (s *Store) AuditPage(ctx context.Context, tenantID int64, f audit.Filter, b
 	return rows, nil
 }
 
-// EachAudit calls fn with each of tenantID's entries matching f, oldest
-// first, reading them from one query's cursor as they arrive: memory stays
-// constant however many there are. The *audit.Row is reused between calls.
-func (s *Store) EachAudit(ctx context.Context, tenantID int64, f audit.Filter, fn func(*audit.Row) error) (err error) {
-	defer derrors.Wrap(&err, "Store.EachAudit(ctx, %d)", tenantID)
+// StreamAudit calls fn with each of tenantID's entries matching f, oldest
+// first, reading them from a cursor in batches as they arrive: memory stays
+// constant however many there are. The row and its byte slices are reused between
+// calls (they point into the driver's buffer): fn must not keep them.
+// An unknown tenant is derrors.NotFound.
+func (s *Store) StreamAudit(ctx context.Context, tenantID int64, f audit.Filter, fn func(*audit.ExportRow) error) (err error) {
+	defer derrors.Wrap(&err, "Store.StreamAudit(ctx, %d)", tenantID)
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	q := fmt.Sprintf(auditRowsQuery, `ORDER BY a.at, a.id`)
-	rows, err := s.db.QueryxContext(ctx, q, auditArgs(tenantID, f)...)
+	return s.withSettings(ctx, auditExportSettings, func(q Querier) error {
+		var slug string
+		if err := q.GetContext(ctx, &slug, `SELECT slug FROM tenants WHERE id = $1`, tenantID); err != nil {
+			return classify(err)
+		}
+		if _, err := q.ExecContext(ctx, auditExportCursor, auditArgs(tenantID, f)...); err != nil {
+			return err
+		}
+		r := audit.ExportRow{Tenant: []byte(slug)}
+		// sql.RawBytes takes the driver's bytes without a copy (text is
+		// copied into the slice's reused array); record_id goes through any
+		// because NULL has to be allowed, and *any is database/sql's other
+		// path without reflection.
+		var rec any
+		dest := []any{&r.At, &rec}
+		for _, c := range []*[]byte{&r.PlatformID, &r.Source, &r.SourceRef, &r.TransactionSource, &r.TransactionID,
+			&r.Action, &r.Category, &r.Actor, &r.FromStatus, &r.ToStatus, &r.Details} {
+			dest = append(dest, (*sql.RawBytes)(c))
+		}
+		for {
+			n, err := fetchEach(ctx, q, `FETCH FORWARD `+strconv.Itoa(auditExportBatch)+` FROM audit_export`, dest, func() error {
+				r.RecordID, _ = rec.(int64)
+				return fn(&r)
+			})
+			if err != nil || n < auditExportBatch {
+				return err
+			}
+		}
+	})
+}
+
+// fetchEach runs fetch, scanning each row into dest and calling fn, and
+// returns how many rows there were.
+func fetchEach(ctx context.Context, q Querier, fetch string, dest []any, fn func() error) (n int, err error) {
+	rows, err := q.QueryContext(ctx, fetch)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rows.Close()
-	var r audit.Row
 	for rows.Next() {
-		r = audit.Row{}
-		if err := rows.StructScan(&r); err != nil {
-			return err
+		if err := rows.Scan(dest...); err != nil {
+			return n, err
 		}
-		if err := fn(&r); err != nil {
-			return err
+		n++
+		if err := fn(); err != nil {
+			return n, err
 		}
 	}
-	return rows.Err()
+	return n, rows.Err()
+}
+
+// AuditExportBaseline is the export's statement for tenantID with no
+// filter, its parameters spelled out, and the SET LOCAL settings it runs
+// under: what the export benchmark runs through psql's COPY and a bare
+// lib/pq read, to compare the export with in the same run.
+func AuditExportBaseline(tenantID int64) (settings, query string) {
+	return auditExportSettings, strings.NewReplacer("$1", strconv.FormatInt(tenantID, 10), "$2", "NULL", "$3", "NULL",
+		"$4", "NULL", "$5", "NULL", "$6", "NULL", "$7", "NULL").Replace(auditExportQuery)
 }
 
 // RecordAudit lists a record's audit entries, oldest first: its timeline.
