@@ -78,14 +78,14 @@ type CSVWriter struct {
 	err error
 }
 
-// flushAt is how full the buffer gets before it is written out: each write
-// to a pipe or socket is a system call, and 256 KiB makes them rare (a
-// thousand rows each) while the buffer stays a constant, small cost.
-const flushAt = 256 << 10
+// flushAt is how full the buffer gets before it is written out: a Linux
+// pipe's capacity, some 300 rows, 3,300 writes for a million. 256 KiB
+// measured no different.
+const flushAt = 64 << 10
 
-// NewCSVWriter writes to w in chunks of about 256 KiB.
+// NewCSVWriter writes to w in chunks of about 64 KiB.
 func NewCSVWriter(w io.Writer) *CSVWriter {
-	return &CSVWriter{w: w, buf: make([]byte, 0, flushAt+4<<10)}
+	return &CSVWriter{w: w, buf: make([]byte, 0, flushAt+4<<10)} // room for the row that crosses flushAt
 }
 
 // WriteHeader writes the header row.
