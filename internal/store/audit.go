@@ -82,10 +82,6 @@ const auditExportSettings = `SET LOCAL enable_memoize = off; SET LOCAL jit = off
 
 const auditExportCursor = `DECLARE audit_export NO SCROLL CURSOR FOR ` + auditExportQuery
 
-// auditExportBatch is how many rows each FETCH from the export's cursor
-// brings: one round trip per 10,000 rows, a few kilobytes of driver buffer.
-const auditExportBatch = 10_000
-
 func auditArgs(tenantID int64, f audit.Filter) []any {
 	var since, until *time.Time
 	if !f.Since.IsZero() {
@@ -136,8 +132,11 @@ func (s *Store) AuditPage(ctx context.Context, tenantID int64, f audit.Filter, b
 }
 
 // StreamAudit calls fn with each of tenantID's entries matching f, oldest
-// first, reading them from a cursor in batches as they arrive: memory
-// stays constant however many there are. The row and its byte slices are
+// first, reading them from a cursor as they arrive: memory stays constant
+// however many there are. The cursor is for its plan (see
+// auditExportSettings); one FETCH ALL then streams the rows as the server
+// produces them, as a plain query would, with no pause between batches
+// (FETCHes of 10,000 measured no faster). The row and its byte slices are
 // reused between calls (they point into the driver's buffer): fn must not
 // keep them. An unknown tenant is derrors.NotFound.
 func (s *Store) StreamAudit(ctx context.Context, tenantID int64, f audit.Filter, fn func(*audit.ExportRow) error) (err error) {
@@ -164,36 +163,22 @@ func (s *Store) StreamAudit(ctx context.Context, tenantID int64, f audit.Filter,
 			&r.Action, &r.Category, &r.Actor, &r.FromStatus, &r.ToStatus, &r.Details} {
 			dest = append(dest, (*sql.RawBytes)(c))
 		}
-		for {
-			n, err := fetchEach(ctx, q, `FETCH FORWARD `+strconv.Itoa(auditExportBatch)+` FROM audit_export`, dest, func() error {
-				r.RecordID, _ = rec.(int64)
-				return fn(&r)
-			})
-			if err != nil || n < auditExportBatch {
+		rows, err := q.QueryContext(ctx, `FETCH ALL FROM audit_export`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			r.RecordID, _ = rec.(int64)
+			if err := fn(&r); err != nil {
 				return err
 			}
 		}
+		return rows.Err()
 	})
-}
-
-// fetchEach runs fetch, scanning each row into dest and calling fn, and
-// returns how many rows there were.
-func fetchEach(ctx context.Context, q Querier, fetch string, dest []any, fn func() error) (n int, err error) {
-	rows, err := q.QueryContext(ctx, fetch)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return n, err
-		}
-		n++
-		if err := fn(); err != nil {
-			return n, err
-		}
-	}
-	return n, rows.Err()
 }
 
 // AuditExportBaseline is the export's query for tenantID with no filter,
