@@ -129,12 +129,12 @@ func (w *CSVWriter) endRow() error {
 }
 
 // Flush writes out what is buffered. After a failed write every call
-// returns that error.
+// returns that error, and what is written since is dropped.
 func (w *CSVWriter) Flush() error {
 	if w.err == nil && len(w.buf) > 0 {
 		_, w.err = w.w.Write(w.buf)
-		w.buf = w.buf[:0]
 	}
+	w.buf = w.buf[:0]
 	return w.err
 }
 
