@@ -5,4 +5,11 @@ const (
 	QueueStateQuery    = queueStateQuery
 	ConfirmationsQuery = confirmationsQuery
 	AuditRowsQuery     = auditRowsQuery
+	AuditExportCursor  = auditExportCursor
 )
+
+// AuditExportSettings are the SET LOCAL statements the export runs under.
+const AuditExportSettings = auditExportSettings
+
+// AuditArgs are the audit queries' parameters for a filter.
+var AuditArgs = auditArgs
