@@ -65,9 +65,10 @@ func (s *Server) routes() {
 	s.browserRoutes()
 }
 
-// browser is the middleware of every page: the session, then CSRF.
+// browser is the middleware of every page: the session, the form read
+// whole and within its limit, then CSRF (which reads the form's token).
 func (s *Server) browser() []echo.MiddlewareFunc {
-	return []echo.MiddlewareFunc{s.sessions, s.csrf}
+	return []echo.MiddlewareFunc{s.sessions, s.formBody, s.csrf}
 }
 
 // signedIn is browser() plus requireUser.

@@ -1,0 +1,84 @@
+package web_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"backstop/internal/apptest"
+	"backstop/internal/record"
+)
+
+// A form that is too large, cut short, garbled, of another type or holding
+// bytes PostgreSQL cannot store is refused before any handler sees it, on a
+// page that says so, and the record is left as it was.
+func TestFormBodyRefusals(t *testing.T) {
+	t.Parallel()
+	d := newDash(t, apptest.Options{})
+	r := d.put(seed{n: 1, status: record.NeedsReview})
+	b := d.as(staffA)
+	b.get(recPath(r, ""))
+	valid := "reason=duplicate&version=" + fmt.Sprint(r.Version) + "&_csrf=" + url.QueryEscape(b.csrf)
+	audits := d.count("audit_log")
+	for _, c := range []struct {
+		name, ctype, body string
+		want              int
+		says              string
+	}{
+		{"over 64 KiB", "application/x-www-form-urlencoded", "reason=" + strings.Repeat("x", 64<<10) + "&" + valid, http.StatusRequestEntityTooLarge, "larger than Backstop accepts (64 KiB)"},
+		{"a broken escape", "application/x-www-form-urlencoded", "reason=dup%zzlicate&" + valid, http.StatusBadRequest, "incomplete or garbled"},
+		{"a NUL byte", "application/x-www-form-urlencoded", "reason=dup%00licate&" + strings.TrimPrefix(valid, "reason=duplicate&"), http.StatusBadRequest, "cannot store"},
+		{"not UTF-8", "application/x-www-form-urlencoded", "reason=dup%FFlicate&" + strings.TrimPrefix(valid, "reason=duplicate&"), http.StatusBadRequest, "cannot store"},
+		{"JSON", "application/json", `{"reason":"duplicate"}`, http.StatusUnsupportedMediaType, "sent as application/x-www-form-urlencoded"},
+	} {
+		req, _ := http.NewRequest("POST", b.base+recPath(r, "/discard"), strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ctype)
+		req.Header.Set("X-CSRF-Token", b.csrf)
+		resp, body := b.do(req)
+		if resp.StatusCode != c.want || !strings.Contains(body, c.says) || !strings.Contains(body, "Nothing was changed") {
+			t.Errorf("%s: got %d %s, want %d saying %q", c.name, resp.StatusCode, excerpt(between(body, "<h1>", "</h1>")), c.want, c.says)
+		}
+	}
+	// Cut short in transit: the body is shorter than its Content-Length.
+	resp := sendShort(t, d.Web.URL, recPath(r, "/discard"), b, valid, len(valid)/2)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("cut short: got %d, want 400", resp.StatusCode)
+	}
+	if d.status(r.ID) != record.NeedsReview || d.count("audit_log") != audits {
+		t.Fatalf("a refused form changed the record: %s, %d new audit rows", d.status(r.ID), d.count("audit_log")-audits)
+	}
+	if resp, _ := b.post(recPath(r, "/discard"), vform(r, "reason", "duplicate")); resp.StatusCode != http.StatusSeeOther || d.status(r.ID) != record.Discarded {
+		t.Errorf("the valid form: got %d, record %s", resp.StatusCode, d.status(r.ID))
+	}
+}
+
+// sendShort posts the first n bytes of body over a raw connection while
+// declaring all of it, then stops sending, and reads the answer.
+func sendShort(t *testing.T, base, path string, b *browser, body string, n int) *http.Response {
+	t.Helper()
+	u, _ := url.Parse(base)
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var cookies []string
+	for _, ck := range b.c.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nCookie: %s\r\nX-CSRF-Token: %s\r\n\r\n%s",
+		path, u.Host, len(body), strings.Join(cookies, "; "), b.csrf, body[:n])
+	conn.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("cut short: %v", err)
+	}
+	resp.Body.Close()
+	return resp
+}
