@@ -34,7 +34,7 @@ func parseSelection(vals []string) []selection {
 		a, b, _ := strings.Cut(v, ":")
 		id, err1 := strconv.ParseInt(a, 10, 64)
 		ver, err2 := strconv.ParseInt(b, 10, 64)
-		if err1 == nil && err2 == nil && id > 0 && len(out) < maxBulk {
+		if err1 == nil && err2 == nil && id > 0 && ver > 0 && len(out) < maxBulk {
 			out = append(out, selection{id, ver})
 		}
 	}
@@ -94,7 +94,7 @@ func (s *Server) bulkOne(ctx context.Context, t *tenant.Tenant, action string, x
 	rv := s.deps.Review
 	switch action {
 	case "check":
-		res, err := rv.CheckNow(ctx, t, x.id, who)
+		res, err := rv.CheckNow(ctx, t, x.id, x.version, who)
 		if err != nil {
 			return "", err
 		}

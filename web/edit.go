@@ -76,7 +76,12 @@ func (s *Server) edit(c echo.Context) error {
 		}
 		f.Designations = append(f.Designations, review.DesignationEdit{Code: code, Amount: amount})
 	}
-	err = s.deps.Review.EditAndRetry(c.Request().Context(), t, r.ID, formVersion(c), f, actor(c))
+	version, err := formVersion(c)
+	if err != nil {
+		msg, _ := review.Describe(err)
+		return s.renderEdit(c, http.StatusBadRequest, r, f, nil, "Nothing was saved: "+msg+".")
+	}
+	err = s.deps.Review.EditAndRetry(c.Request().Context(), t, r.ID, version, f, actor(c))
 	var fe *derrors.FieldError
 	if errors.As(err, &fe) {
 		if field := formField(fe.Field); field != "" {

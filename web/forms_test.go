@@ -82,3 +82,42 @@ func sendShort(t *testing.T, base, path string, b *browser, body string, n int) 
 	resp.Body.Close()
 	return resp
 }
+
+// Every record action is guarded by the version its page showed; a form
+// without one, or with one that is not a version, changes nothing (the
+// store takes a version of 0 as "unguarded").
+func TestActionsNeedTheirVersion(t *testing.T) {
+	t.Parallel()
+	d := newDash(t, apptest.Options{})
+	nr := d.put(seed{n: 1, status: record.NeedsReview})
+	fl := d.put(seed{n: 2, status: record.Failed})
+	cf := d.put(seed{n: 3, status: record.Conflict, virtuousID: 3, diffs: []record.Diff{{Field: record.FieldAmount, Platform: "25.00", Virtuous: "26.00"}}})
+	b := d.as(staffA)
+	b.get(recPath(nr, ""))
+	audits := d.count("audit_log")
+	for _, version := range []string{"", "0", "-3", "x", "1.0", "99999999999999999999"} {
+		for _, c := range []struct {
+			r    *record.Record
+			path string
+			form url.Values
+		}{
+			{nr, recPath(nr, "/discard"), url.Values{"reason": {"duplicate"}}},
+			{nr, recPath(nr, "/check"), url.Values{}},
+			{fl, recPath(fl, "/retry"), url.Values{}},
+			{fl, recPath(fl, "/edit"), url.Values{"email": {"fixed@example.org"}}},
+			{cf, recPath(cf, "/resolve"), url.Values{"choice.amount": {"virtuous"}}},
+			{nr, "/t/acme/queues/needs-review/bulk", url.Values{"action": {"discard"}, "reason": {"duplicate"}, "sel": {fmt.Sprintf("%d:%s", nr.ID, version)}}},
+		} {
+			if version != "" {
+				c.form.Set("version", version)
+			}
+			b.post(c.path, c.form)
+			if st := d.status(c.r.ID); st != c.r.Status {
+				t.Errorf("POST %s with version %q: the record moved from %s to %s", c.path, version, c.r.Status, st)
+			}
+		}
+	}
+	if n := d.count("audit_log") - audits; n != 0 {
+		t.Errorf("got %d audit rows from forms without a good version, want 0", n)
+	}
+}

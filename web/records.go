@@ -239,9 +239,16 @@ func backTo(c echo.Context, def string) string {
 	return b
 }
 
-func formVersion(c echo.Context) int64 {
-	v, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
-	return v
+// formVersion is the record version the form was made from. Every record
+// action's form carries it, and the store guards a transition by it only
+// when it is non-zero, so a missing or garbled version must be refused
+// here: read as 0, it would let the action through whatever had changed.
+func formVersion(c echo.Context) (int64, error) {
+	v, err := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, derrors.Invalid("version", "the form does not say which version of the record it was made from; reload the page and try again")
+	}
+	return v, nil
 }
 
 // done flashes the outcome of an action and redirects.
@@ -267,7 +274,11 @@ func (s *Server) checkNow(c echo.Context) error {
 		return err
 	}
 	to := backTo(c, recordURL(t, r.ID))
-	res, err := s.deps.Review.CheckNow(c.Request().Context(), t, r.ID, actor(c))
+	version, err := formVersion(c)
+	if err != nil {
+		return s.done(c, to, err, "")
+	}
+	res, err := s.deps.Review.CheckNow(c.Request().Context(), t, r.ID, version, actor(c))
 	if err != nil {
 		return s.done(c, to, err, "")
 	}
@@ -295,26 +306,29 @@ func checkWords(r *record.Record, res *review.CheckResult) string {
 }
 
 func (s *Server) discard(c echo.Context) error {
-	return s.recordAction(c, "Discarded %s. It will not be synced again.", func(ctx context.Context, t *tenant.Tenant, r *record.Record) error {
-		return s.deps.Review.Discard(ctx, t, r.ID, formVersion(c), c.FormValue("reason"), actor(c))
+	return s.recordAction(c, "Discarded %s. It will not be synced again.", func(ctx context.Context, t *tenant.Tenant, r *record.Record, version int64) error {
+		return s.deps.Review.Discard(ctx, t, r.ID, version, c.FormValue("reason"), actor(c))
 	})
 }
 
 func (s *Server) retry(c echo.Context) error {
-	return s.recordAction(c, "Sent again: %s is pending and will be submitted in a moment.", func(ctx context.Context, t *tenant.Tenant, r *record.Record) error {
-		return s.deps.Review.Retry(ctx, t, r.ID, formVersion(c), actor(c))
+	return s.recordAction(c, "Sent again: %s is pending and will be submitted in a moment.", func(ctx context.Context, t *tenant.Tenant, r *record.Record, version int64) error {
+		return s.deps.Review.Retry(ctx, t, r.ID, version, actor(c))
 	})
 }
 
-// recordAction runs act on the page's record and flashes ok (with the
-// record's title for %s) or what went wrong.
-func (s *Server) recordAction(c echo.Context, ok string, act func(context.Context, *tenant.Tenant, *record.Record) error) error {
+// recordAction runs act on the page's record at the form's version and
+// flashes ok (with the record's title for %s) or what went wrong.
+func (s *Server) recordAction(c echo.Context, ok string, act func(context.Context, *tenant.Tenant, *record.Record, int64) error) error {
 	t := tenantOf(c)
 	r, err := s.recordOf(c)
 	if err != nil {
 		return err
 	}
-	err = act(c.Request().Context(), t, r)
+	version, err := formVersion(c)
+	if err == nil {
+		err = act(c.Request().Context(), t, r, version)
+	}
 	return s.done(c, backTo(c, recordURL(t, r.ID)), err, fmt.Sprintf(ok, recordTitle(r)))
 }
 
@@ -334,7 +348,11 @@ func (s *Server) resolve(c echo.Context) error {
 			choices[record.Field(f)] = tenant.Side(v[0])
 		}
 	}
-	err = s.deps.Review.Resolve(c.Request().Context(), t, r.ID, formVersion(c), choices, actor(c))
+	version, err := formVersion(c)
+	if err != nil {
+		return s.done(c, recordURL(t, r.ID), err, "")
+	}
+	err = s.deps.Review.Resolve(c.Request().Context(), t, r.ID, version, choices, actor(c))
 	if fe := (*derrors.FieldError)(nil); errors.As(err, &fe) {
 		s.flash(c, "error", "Choose a side for "+fieldLabel(record.Field(fe.Field))+".")
 		return seeOther(c, recordURL(t, r.ID))

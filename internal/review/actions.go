@@ -51,14 +51,19 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // CheckNow is "Check Virtuous now" on a needs-review record: the stuck
 // pass's lookup, made now. Found, the record is confirmed through the
 // inbound handler, with an audit row naming the person; not found, the
-// check itself is audited and the record stays where it is.
-func (s *Service) CheckNow(ctx context.Context, t *tenant.Tenant, id int64, actor string) (*CheckResult, error) {
+// check itself is audited and the record stays where it is. version is
+// the record version the person saw, as for every other action: a record
+// that changed since is left for them to look at again.
+func (s *Service) CheckNow(ctx context.Context, t *tenant.Tenant, id, version int64, actor string) (*CheckResult, error) {
 	rec, err := s.Store.Record(ctx, s.Store.DB(), t.ID, id)
 	if err != nil {
 		return nil, err
 	}
 	if rec.Status != record.NeedsReview {
 		return nil, &store.TransitionError{RecordID: id, Current: rec.Status, To: record.Confirmed}
+	}
+	if rec.Version != version {
+		return nil, &store.TransitionError{RecordID: id, Current: rec.Status, To: record.Confirmed, Version: rec.Version}
 	}
 	obj, found, err := s.lookup(ctx, t, rec.Kind, rec.ExtSource, rec.ExtID)
 	if err != nil {
