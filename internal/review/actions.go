@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"backstop/internal/audit"
 	"backstop/internal/derrors"
@@ -102,20 +103,31 @@ func (s *Service) lookup(ctx context.Context, t *tenant.Tenant, kind record.Kind
 // Discard gives up on a needs-review or failed record, with the person's
 // reason in the audit trail. version is the record version they saw.
 func (s *Service) Discard(ctx context.Context, t *tenant.Tenant, id, version int64, reason, actor string) error {
-	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
-		return derrors.Invalid("reason", "say why the record is discarded; the reason goes into the audit trail")
-	case len(reason) > maxReason:
-		return derrors.Invalid("reason", "keep the reason under %d characters", maxReason)
+	reason, err := DiscardReason(reason)
+	if err != nil {
+		return err
 	}
-	_, err := s.Store.Transition(ctx, s.Store.DB(), store.Transition{
+	_, err = s.Store.Transition(ctx, s.Store.DB(), store.Transition{
 		TenantID: t.ID, RecordID: id, From: []record.Status{record.NeedsReview, record.Failed}, To: record.Discarded,
 		Version: version, At: s.Now().UTC(),
 		Audit: audit.Entry{Actor: actor, Action: "review.discarded", Category: audit.CatReview,
 			Details: audit.Details(map[string]string{"reason": reason})},
 	})
 	return err
+}
+
+// DiscardReason is a discard's reason as the audit trail keeps it, or what
+// is wrong with it. Its length is counted in characters, as the form's
+// maxlength counts them, not in bytes.
+func DiscardReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", derrors.Invalid("reason", "say why the record is discarded; the reason goes into the audit trail")
+	case utf8.RuneCountInString(reason) > maxReason:
+		return "", derrors.Invalid("reason", "keep the reason to %d characters", maxReason)
+	}
+	return reason, nil
 }
 
 // Retry sends a failed record again as it is.
