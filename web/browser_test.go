@@ -122,6 +122,18 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	b.Screenshot("needs-review-queue")
 	r3, r4, r5 := byPlatform(3), byPlatform(4), byPlatform(5)
+	// A bulk discard without a reason is refused (400) on the same queue,
+	// which htmx shows in place, at the same address.
+	b.Click(fmt.Sprintf("#sel-%d", r4.ID), fmt.Sprintf("#sel-%d:checked", r4.ID))
+	b.Click(`#bulk button[value=discard]`, ".flash.error")
+	b.WaitText(".flash.error", "Give a reason for discarding")
+	if p := b.Path(); p != "/t/acme/queues/needs-review" {
+		t.Errorf("after a refused bulk action the address is %s, want the queue's", p)
+	}
+	b.Screenshot("needs-review-bulk-refused")
+	if d.status(r4.ID) != record.NeedsReview {
+		t.Errorf("a refused bulk discard moved the record to %s", d.status(r4.ID))
+	}
 	b.Click(fmt.Sprintf(`button[formaction$="/records/%d/check"]`, r3.ID), ".flash")
 	b.WaitText(".flash", "is confirmed")
 	b.Screenshot("needs-review-checked-found")

@@ -9,6 +9,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"backstop/internal/derrors"
+	"backstop/internal/review"
+	"backstop/views"
 )
 
 // maxFormBody bounds a browser form's body. The largest form Backstop
@@ -62,4 +66,79 @@ func allStorable(vs []string) bool {
 		}
 	}
 	return true
+}
+
+// ctxRefusal carries a refused form's status and words to the page that
+// answers it (see refuse).
+const ctxRefusal = "refusal"
+
+type refusal struct {
+	status int
+	msg    string
+}
+
+// refuse answers a form that changed nothing: page — the page the person
+// acted from, rendered afresh — with msg on top and status (4xx, or 503
+// when Virtuous could not be asked) instead of its 200. A 303 to that page
+// with a flash would read as success to anything but a person; this way
+// the person sees the same page, and the status says what happened.
+func (s *Server) refuse(c echo.Context, status int, msg string, page echo.HandlerFunc) error {
+	c.Set(ctxRefusal, refusal{status, msg})
+	if isHTMX(c) {
+		// A boosted form would push the form's URL; the page shown is the
+		// one the person was on.
+		c.Response().Header().Set("HX-Push-Url", "false")
+	}
+	return page(c)
+}
+
+// refuseErr refuses with the status and words of an action's expected
+// failure (review.Describe); anything else is a fault, returned as is.
+func (s *Server) refuseErr(c echo.Context, err error, page echo.HandlerFunc) error {
+	status, msg, ok := refusalOf(err)
+	if !ok {
+		return err
+	}
+	return s.refuse(c, status, msg, page)
+}
+
+// refusalOf maps an action's expected failure to its status: someone else
+// moved the record first 409, Virtuous unavailable 503, a wrong input 400.
+func refusalOf(err error) (int, string, bool) {
+	msg, ok := review.Describe(err)
+	var ue *review.UnavailableError
+	switch {
+	case !ok:
+		return 0, "", false
+	case errors.As(err, &ue):
+		return http.StatusServiceUnavailable, msg, true
+	case errors.Is(err, derrors.WrongState):
+		return http.StatusConflict, msg, true
+	}
+	return http.StatusBadRequest, msg, true
+}
+
+// refusedStatus is the status a page renders with: a refusal's, when the
+// page answers one.
+func refusedStatus(c echo.Context, status int) int {
+	if rf, ok := c.Get(ctxRefusal).(refusal); ok && status < 300 {
+		return rf.status
+	}
+	return status
+}
+
+// refusalFlash is the refusal's message as the page shows it, if any.
+func refusalFlash(c echo.Context) []views.Flash {
+	if rf, ok := c.Get(ctxRefusal).(refusal); ok {
+		return []views.Flash{{Kind: "error", Text: capitalize(rf.msg)}}
+	}
+	return nil
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return strings.ToUpper(string(r)) + s[n:]
 }

@@ -224,10 +224,12 @@ func fieldValue(f record.Field, v string) string {
 	return v
 }
 
-// The actions. Each ends with a flash and a 303: back to the page the
-// person came from (the queue, for the bulk forms and per-row buttons),
-// or the record. What someone else did meanwhile, a wrong input or an
-// unavailable Virtuous is a flash in words; anything else is a fault.
+// The actions. Each that did something ends with a flash and a 303: back
+// to the page the person came from (the queue, for the bulk forms and
+// per-row buttons), or the record. One that changed nothing — someone else
+// moved the record first, a wrong input, Virtuous unavailable — is refused
+// (see refuse): the record page again, with what happened in words and a
+// 4xx (503 for Virtuous); anything else is a fault.
 
 // backTo is the local page to return to: the form's "back" if it is one of
 // this tenant's pages, else def.
@@ -251,15 +253,11 @@ func formVersion(c echo.Context) (int64, error) {
 	return v, nil
 }
 
-// done flashes the outcome of an action and redirects.
+// done ends a record action: ok flashed and a 303 to to, or the refusal
+// of err on the record's page.
 func (s *Server) done(c echo.Context, to string, err error, ok string) error {
 	if err != nil {
-		msg, expected := review.Describe(err)
-		if !expected {
-			return err
-		}
-		s.flash(c, "error", msg)
-		return seeOther(c, to)
+		return s.refuseErr(c, err, s.recordPage)
 	}
 	s.flash(c, "ok", ok)
 	return seeOther(c, to)
@@ -273,17 +271,16 @@ func (s *Server) checkNow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	to := backTo(c, recordURL(t, r.ID))
 	version, err := formVersion(c)
 	if err != nil {
-		return s.done(c, to, err, "")
+		return s.refuseErr(c, err, s.recordPage)
 	}
 	res, err := s.deps.Review.CheckNow(c.Request().Context(), t, r.ID, version, actor(c))
 	if err != nil {
-		return s.done(c, to, err, "")
+		return s.refuseErr(c, err, s.recordPage)
 	}
 	s.flash(c, checkKind(res), checkWords(r, res))
-	return seeOther(c, to)
+	return seeOther(c, backTo(c, recordURL(t, r.ID)))
 }
 
 func checkKind(res *review.CheckResult) string {
@@ -338,24 +335,21 @@ func (s *Server) resolve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form, err := c.FormParams()
-	if err != nil {
-		return derrors.Invalid("", "unreadable form")
-	}
 	choices := map[record.Field]tenant.Side{}
-	for k, v := range form {
-		if f, ok := strings.CutPrefix(k, "choice."); ok && len(v) > 0 {
+	for k, v := range c.Request().PostForm {
+		if f, ok := strings.CutPrefix(k, "choice."); ok {
+			if len(v) != 1 {
+				return s.refuse(c, http.StatusBadRequest, "Choose one side for "+fieldLabel(record.Field(f))+". Nothing was changed.", s.recordPage)
+			}
 			choices[record.Field(f)] = tenant.Side(v[0])
 		}
 	}
 	version, err := formVersion(c)
-	if err != nil {
-		return s.done(c, recordURL(t, r.ID), err, "")
+	if err == nil {
+		err = s.deps.Review.Resolve(c.Request().Context(), t, r.ID, version, choices, actor(c))
 	}
-	err = s.deps.Review.Resolve(c.Request().Context(), t, r.ID, version, choices, actor(c))
-	if fe := (*derrors.FieldError)(nil); errors.As(err, &fe) {
-		s.flash(c, "error", "Choose a side for "+fieldLabel(record.Field(fe.Field))+".")
-		return seeOther(c, recordURL(t, r.ID))
+	if fe := (*derrors.FieldError)(nil); errors.As(err, &fe) && fe.Field != "version" {
+		return s.refuse(c, http.StatusBadRequest, "Choose a side for "+fieldLabel(record.Field(fe.Field))+". Nothing was changed.", s.recordPage)
 	}
 	return s.done(c, backTo(c, recordURL(t, r.ID)), err, "Resolved: the chosen values are on their way to the other side, and "+recordTitle(r)+" is confirmed.")
 }
