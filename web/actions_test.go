@@ -231,6 +231,20 @@ func TestRetryAndEdit(t *testing.T) {
 	if d.status(g.ID) != record.Failed || d.count(`river_job WHERE kind = 'submit'`) != jobs+1 {
 		t.Errorf("a refused edit wrote something")
 	}
+	// A form that is not the page's (a field missing, or one the page does
+	// not edit) is refused: a missing field would read as emptied.
+	for _, bad := range []url.Values{editForm(g, "city", "Leeds", "last_name", ""), editForm(g, "city", "Leeds", "amount", "30.00")} {
+		if _, ok := bad["last_name"]; ok && bad.Get("last_name") == "" {
+			bad.Del("last_name")
+		}
+		resp, body = b.post(recPath(g, "/edit"), bad)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Nothing was saved: the form") {
+			t.Errorf("edit form %v: got %d %s", bad, resp.StatusCode, excerpt(between(body, `role="alert"`, "</div>")))
+		}
+	}
+	if d.status(g.ID) != record.Failed || d.count(`river_job WHERE kind = 'submit'`) != jobs+1 {
+		t.Errorf("a refused edit wrote something")
+	}
 	edit = editForm(g, "email", "donor2@example.org", "city", "Leeds", "designation.0", "FOOD")
 	flash = flashOf(t, b, first(b.post(recPath(g, "/edit"), edit)))
 	if !strings.Contains(flash, "Saved and sent again") || d.status(g.ID) != record.Pending {
