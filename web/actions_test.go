@@ -283,6 +283,19 @@ func TestResolveConflictRace(t *testing.T) {
 	if !strings.Contains(msg, "Choose a side for Email") || d.status(c.ID) != record.Conflict {
 		t.Fatalf("half a choice: got %q, status %s", msg, d.status(c.ID))
 	}
+	// So is a choice for a field the conflict does not hold, or a side
+	// that is neither.
+	for _, bad := range []url.Values{
+		vform(c, "choice.amount", "platform", "choice.email", "virtuous", "choice.phone", "virtuous"),
+		vform(c, "choice.amount", "platform", "choice.email", "virtuous", "choice.", "virtuous"),
+		vform(c, "choice.amount", "platform", "choice.email", "both"),
+		vform(c, "choice.amount", "platform", "choice.email", "virtuous", "choice.email", "platform"),
+	} {
+		msg := refusal(t, http.StatusBadRequest)(ann.post(recPath(c, "/resolve"), bad))
+		if !strings.Contains(msg, "not one of the fields in this conflict") && !strings.Contains(msg, "side for Email") || d.status(c.ID) != record.Conflict {
+			t.Errorf("%v: got %q, status %s", bad, msg, d.status(c.ID))
+		}
+	}
 	form := vform(c, "choice.amount", "platform", "choice.email", "virtuous")
 	var wg sync.WaitGroup
 	resps := make([]*http.Response, 2)

@@ -348,7 +348,7 @@ func (s *Server) resolve(c echo.Context) error {
 	if err == nil {
 		err = s.deps.Review.Resolve(c.Request().Context(), t, r.ID, version, choices, actor(c))
 	}
-	if fe := (*derrors.FieldError)(nil); errors.As(err, &fe) && fe.Field != "version" {
+	if fe := (*derrors.FieldError)(nil); errors.As(err, &fe) && fe.Field != "version" && fe.Field != "" {
 		return s.refuse(c, http.StatusBadRequest, "Choose a side for "+fieldLabel(record.Field(fe.Field))+". Nothing was changed.", s.recordPage)
 	}
 	return s.done(c, backTo(c, recordURL(t, r.ID)), err, "Resolved: the chosen values are on their way to the other side, and "+recordTitle(r)+" is confirmed.")
