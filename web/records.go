@@ -246,7 +246,11 @@ func backTo(c echo.Context, def string) string {
 // when it is non-zero, so a missing or garbled version must be refused
 // here: read as 0, it would let the action through whatever had changed.
 func formVersion(c echo.Context) (int64, error) {
-	v, err := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	vs := c.Request().PostForm["version"]
+	if len(vs) != 1 {
+		return 0, derrors.Invalid("version", "the form does not say which version of the record it was made from; reload the page and try again")
+	}
+	v, err := strconv.ParseInt(vs[0], 10, 64)
 	if err != nil || v <= 0 {
 		return 0, derrors.Invalid("version", "the form does not say which version of the record it was made from; reload the page and try again")
 	}
