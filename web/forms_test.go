@@ -1,14 +1,11 @@
 package web_test
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"backstop/internal/apptest"
 	"backstop/internal/record"
@@ -45,8 +42,11 @@ func TestFormBodyRefusals(t *testing.T) {
 		}
 	}
 	// Cut short in transit: the body is shorter than its Content-Length.
-	resp := sendShort(t, d.Web.URL, recPath(r, "/discard"), b, valid, len(valid)/2)
-	if resp.StatusCode != http.StatusBadRequest {
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "X-Csrf-Token": {b.csrf}}
+	for _, ck := range b.c.Jar.Cookies(mustURL(d.Web.URL)) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	if resp, _ := apptest.PostCutShort(t, d.Web.URL+recPath(r, "/discard"), h, []byte(valid), len(valid)/2); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("cut short: got %d, want 400", resp.StatusCode)
 	}
 	if d.status(r.ID) != record.NeedsReview || d.count("audit_log") != audits {
@@ -55,32 +55,6 @@ func TestFormBodyRefusals(t *testing.T) {
 	if resp, _ := b.post(recPath(r, "/discard"), vform(r, "reason", "duplicate")); resp.StatusCode != http.StatusSeeOther || d.status(r.ID) != record.Discarded {
 		t.Errorf("the valid form: got %d, record %s", resp.StatusCode, d.status(r.ID))
 	}
-}
-
-// sendShort posts the first n bytes of body over a raw connection while
-// declaring all of it, then stops sending, and reads the answer.
-func sendShort(t *testing.T, base, path string, b *browser, body string, n int) *http.Response {
-	t.Helper()
-	u, _ := url.Parse(base)
-	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var cookies []string
-	for _, ck := range b.c.Jar.Cookies(u) {
-		cookies = append(cookies, ck.Name+"="+ck.Value)
-	}
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nCookie: %s\r\nX-CSRF-Token: %s\r\n\r\n%s",
-		path, u.Host, len(body), strings.Join(cookies, "; "), b.csrf, body[:n])
-	conn.(*net.TCPConn).CloseWrite()
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("cut short: %v", err)
-	}
-	resp.Body.Close()
-	return resp
 }
 
 // Every record action is guarded by the version its page showed; a form
@@ -120,4 +94,12 @@ func TestActionsNeedTheirVersion(t *testing.T) {
 	if n := d.count("audit_log") - audits; n != 0 {
 		t.Errorf("got %d audit rows from forms without a good version, want 0", n)
 	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

@@ -35,9 +35,11 @@ type bodyRoute struct {
 }
 
 // Every route that takes a body gets oversized, truncated and wrongly-typed
-// bodies. Each is refused with a clear 4xx — a JSON error with a message —
-// and writes nothing to any table. A route missing from the table below
-// fails the test, so that a new endpoint cannot skip this.
+// bodies. Each is refused with a clear 4xx — a JSON error with a message
+// from the JSON API and the webhook receiver, a page that says why from the
+// browser's forms (badforms_test.go) — and writes nothing to any table. A
+// route missing from the tables fails the test, so that a new endpoint
+// cannot skip this.
 func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 	t.Parallel()
 	e := apptest.New(t, apptest.Options{WebhookSecret: hookSecret})
@@ -76,20 +78,6 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 				"gift.amount": {"string"}, "gift.giftDesignations[].amountDesignated": {"string"},
 			},
 		},
-	}
-
-	// Every body-taking route is covered.
-	var missing []string
-	for _, r := range e.Web.Config.Handler.(*echo.Echo).Routes() {
-		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch && r.Method != http.MethodDelete {
-			continue
-		}
-		if !slices.ContainsFunc(routes, func(b bodyRoute) bool { return b.method == r.Method && b.path == r.Path }) {
-			missing = append(missing, r.Method+" "+r.Path)
-		}
-	}
-	if len(missing) > 0 {
-		t.Errorf("routes with no bad-body cases (add them to this test): %v", missing)
 	}
 
 	for _, r := range routes {
@@ -131,6 +119,23 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 			}
 			t.Logf("%s %s: oversized, %d truncations, %d wrongly-typed fields refused", r.method, r.path, len(r.valid), cases)
 		})
+	}
+	var forms []formRoute
+	t.Run("Forms", func(t *testing.T) { forms = testBadForms(t, e) })
+
+	// Every body-taking route is covered.
+	var missing []string
+	for _, r := range e.Web.Config.Handler.(*echo.Echo).Routes() {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch && r.Method != http.MethodDelete {
+			continue
+		}
+		if !slices.ContainsFunc(routes, func(b bodyRoute) bool { return b.method == r.Method && b.path == r.Path }) &&
+			!slices.ContainsFunc(forms, func(f formRoute) bool { return f.method == r.Method && f.path == r.Path }) {
+			missing = append(missing, r.Method+" "+r.Path)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("routes with no bad-body cases (add them to this test): %v", missing)
 	}
 }
 
