@@ -28,11 +28,17 @@ const formType = "application/x-www-form-urlencoded"
 // (415 otherwise, for a non-empty body), and whole — a body cut short or
 // badly escaped is a 400, where Go's FormValue would quietly answer "" and
 // let a handler act on part of a form. A NUL byte or text that is not UTF-8
-// is refused as well: no browser sends it, and PostgreSQL would refuse it
-// later with a 500. Each refusal changes nothing and says so.
+// is refused as well, in the form and in any page's query string: no
+// browser sends it, and PostgreSQL would refuse it later with a 500. Each
+// refusal changes nothing and says so.
 func (s *Server) formBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		for k, vs := range r.URL.Query() {
+			if !storable(k) || !allStorable(vs) {
+				return echo.NewHTTPError(http.StatusBadRequest, "Refused: the address holds characters Backstop cannot store (a NUL byte, or text that is not UTF-8).")
+			}
+		}
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
@@ -133,6 +139,17 @@ func refusalFlash(c echo.Context) []views.Flash {
 		return []views.Flash{{Kind: "error", Text: capitalize(rf.msg)}}
 	}
 	return nil
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func capitalize(s string) string {

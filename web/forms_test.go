@@ -103,3 +103,24 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+// A page's query string with bytes PostgreSQL cannot store is refused on a
+// page that says so, and a search cut to its 200 bytes keeps whole
+// characters: each of these was a 500.
+func TestQueryStringRefusals(t *testing.T) {
+	t.Parallel()
+	d := newDash(t, apptest.Options{})
+	b := d.as(staffA)
+	for _, p := range []string{"/t/acme/queues/needs-review?q=a%00b", "/t/acme/lookup?q=%FF", "/t/acme/lookup?q=a%00b",
+		"/t/acme/audit?actor=%C3%28", "/t/acme/audit?actor=a%00b"} {
+		if resp, body := b.get(p); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "characters Backstop cannot store") {
+			t.Errorf("%s: got %d %s", p, resp.StatusCode, excerpt(between(body, "<h1>", "</h1>")))
+		}
+	}
+	long := strings.Repeat("a", 199) + "é"
+	for _, p := range []string{"/t/acme/lookup?q=" + long, "/t/acme/queues/needs-review?q=" + long} {
+		if resp, body := b.get(p); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s…: got %d %s", p[:30], resp.StatusCode, excerpt(between(body, "<h1>", "</h1>")))
+		}
+	}
+}

@@ -25,9 +25,7 @@ func (s *Server) lookupPage(c echo.Context) error {
 // renderLookup is the runbook's page for the search q ("" for none).
 func (s *Server) renderLookup(c echo.Context, q string) error {
 	t := tenantOf(c)
-	if len(q) > 200 {
-		q = q[:200]
-	}
+	q = truncate(q, 200)
 	p := views.LookupProps{Query: q, Action: "/t/" + t.Slug + "/lookup", ApplyAction: "/t/" + t.Slug + "/lookup/apply"}
 	if q != "" {
 		rb, err := s.deps.Review.Run(c.Request().Context(), t, q)

@@ -246,9 +246,7 @@ func parseQueueQuery(query url.Values, t *tenant.Tenant, now time.Time) (store.Q
 	}
 	var q store.QueueQuery
 	var problems []string
-	if len(f.Q) > 200 {
-		f.Q = f.Q[:200]
-	}
+	f.Q = truncate(f.Q, 200)
 	q.Search = f.Q
 	switch src := record.Source(f.Source); {
 	case f.Source == "":
