@@ -32,6 +32,10 @@ type bodyRoute struct {
 	// tolerated maps a path (keys joined by ".", array elements as "[]")
 	// to the JSON kinds it also accepts.
 	tolerated map[string][]string
+	// nulIn is a free-text value of the valid body that a NUL (\u0000)
+	// is put into, which must be refused; "" for a route that keeps such a
+	// string as it came (the webhook receiver).
+	nulIn string
 }
 
 // Every route that takes a body gets oversized, truncated and wrongly-typed
@@ -51,7 +55,8 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 			valid: `{"source":"stripe","source_ref":"pi_3MtwBwLkdIwHu7ix","livemode":false,"transaction":{"contact":{"firstName":"Ada",` +
 				`"lastname":"Lovelace","email":"ada@example.org","address":{"city":"Oslo"}},"giftDate":"2026-11-01","giftType":"Credit",` +
 				`"amount":"50.00","currencyCode":"USD","designations":[{"code":"FOOD","amountDesignated":"30"},{"code":"SHELTER","amountDesignated":"20.00"}]}}`,
-			send: func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			send:  func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			nulIn: "Lovelace",
 			tolerated: map[string][]string{
 				"transaction.amount":                          {"number"},
 				"transaction.designations[].amountDesignated": {"number"},
@@ -62,7 +67,8 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 			method: http.MethodPut, path: "/api/v1/records/:kind/:platformID", url: e.Web.URL + "/api/v1/records/contact/member-1",
 			valid: `{"source":"other","source_ref":"crm-1","transaction":{"firstName":"Member","lastName":"One",` +
 				`"email":"m1@example.org","phone":"555-0100","city":"Oslo","postal":"0150"}}`,
-			send: func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			send:  func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			nulIn: "Member",
 		},
 		{
 			name:   "Webhook",
@@ -98,6 +104,10 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 				}
 			}
 			refuse("oversized", oversize(r.valid), http.StatusRequestEntityTooLarge)
+			if r.nulIn != "" {
+				// PostgreSQL's jsonb refuses \u0000: this was a 500.
+				refuse("a name with a NUL character", []byte(strings.Replace(r.valid, r.nulIn, r.nulIn[:2]+`\u0000`+r.nulIn[2:], 1)), http.StatusBadRequest)
+			}
 			for n := range len(r.valid) {
 				refuse(fmt.Sprintf("truncated to %d bytes", n), []byte(r.valid[:n]), http.StatusBadRequest)
 			}
