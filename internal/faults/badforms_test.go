@@ -318,10 +318,14 @@ func (f *formFixture) routes() []formRoute {
 	}
 	lost := 0
 	ack := func(id int64) func(string) string {
-		return func(u string) string { return u[:strings.Index(u, "/escalations/")] + fmt.Sprintf("/escalations/%d/acknowledge", id) }
+		return func(u string) string {
+			return u[:strings.Index(u, "/escalations/")] + fmt.Sprintf("/escalations/%d/acknowledge", id)
+		}
 	}
 	ackID := func(v string) func(string) string {
-		return func(u string) string { return u[:strings.Index(u, "/escalations/")] + "/escalations/" + v + "/acknowledge" }
+		return func(u string) string {
+			return u[:strings.Index(u, "/escalations/")] + "/escalations/" + v + "/acknowledge"
+		}
 	}
 
 	return []formRoute{
