@@ -58,6 +58,28 @@ func flashOf(t *testing.T, b *browser, resp *http.Response) string {
 	return body[i : i+j]
 }
 
+// refusal checks that a form was refused with status want on a page that
+// says why (the page the person acted from), and returns what it says.
+func refusal(t *testing.T, want int) func(*http.Response, string) string {
+	return func(resp *http.Response, body string) string {
+		t.Helper()
+		return refusalText(t, want, resp, body)
+	}
+}
+
+func refusalText(t *testing.T, want int, resp *http.Response, body string) string {
+	t.Helper()
+	if resp.StatusCode != want {
+		t.Fatalf("got %d, want %d refusing the form: %s", resp.StatusCode, want, excerpt(body))
+	}
+	i := strings.Index(body, `class="flash error" role="alert">`)
+	if i < 0 {
+		t.Fatalf("the %d page does not say why: %s", want, excerpt(body))
+	}
+	j := strings.Index(body[i:], "</div>")
+	return body[i : i+j]
+}
+
 func TestRecordPage(t *testing.T) {
 	t.Parallel()
 	d := newDash(t, apptest.Options{})
@@ -130,9 +152,8 @@ func TestCheckNow(t *testing.T) {
 		t.Errorf("got confirmed_via %q, want lookup", via)
 	}
 	// Once confirmed, a second check changes nothing and says why.
-	flash = flashOf(t, b, first(b.post(recPath(r, "/check"), vform(r))))
-	if !strings.Contains(flash, "is confirmed now") {
-		t.Errorf("second check: got %q", flash)
+	if msg := refusal(t, http.StatusConflict)(b.post(recPath(r, "/check"), vform(r))); !strings.Contains(msg, "is confirmed now") {
+		t.Errorf("second check: got %q", msg)
 	}
 }
 
@@ -145,24 +166,32 @@ func TestDiscard(t *testing.T) {
 	f := d.put(seed{n: 2, status: record.Failed})
 	b := d.as(staffA)
 	b.get(recPath(r, ""))
-	flash := flashOf(t, b, first(b.post(recPath(r, "/discard"), vform(r, "reason", "  "))))
-	if !strings.Contains(flash, "say why the record is discarded") || d.status(r.ID) != record.NeedsReview {
-		t.Errorf("no reason: got %q, status %s", flash, d.status(r.ID))
+	msg := refusal(t, http.StatusBadRequest)(b.post(recPath(r, "/discard"), vform(r, "reason", "  ")))
+	if !strings.Contains(msg, "Say why the record is discarded") || d.status(r.ID) != record.NeedsReview {
+		t.Errorf("no reason: got %q, status %s", msg, d.status(r.ID))
+	}
+	msg = refusal(t, http.StatusBadRequest)(b.post(recPath(r, "/discard"), vform(r, "reason", strings.Repeat("é", 501))))
+	if !strings.Contains(msg, "Keep the reason to 500 characters") || d.status(r.ID) != record.NeedsReview {
+		t.Errorf("a reason too long: got %q, status %s", msg, d.status(r.ID))
 	}
 	stale := *r
 	stale.Version--
-	flash = flashOf(t, b, first(b.post(recPath(r, "/discard"), vform(&stale, "reason", "duplicate"))))
-	if !strings.Contains(flash, "changed since you opened it") || d.status(r.ID) != record.NeedsReview {
-		t.Errorf("stale version: got %q, status %s", flash, d.status(r.ID))
+	resp, body := b.post(recPath(r, "/discard"), vform(&stale, "reason", "duplicate"))
+	if msg := refusalText(t, http.StatusConflict, resp, body); !strings.Contains(msg, "changed since you opened it") || d.status(r.ID) != record.NeedsReview {
+		t.Errorf("stale version: got %q, status %s", msg, d.status(r.ID))
 	}
-	resp, _ := b.post(recPath(r, "/discard"), vform(r, "reason", "Duplicate of order 7", "back", "/t/acme/queues/needs-review"))
+	if !strings.Contains(body, "Discard this record") || !strings.Contains(body, "Donor Number 1") {
+		t.Errorf("the refusal is not the record's page: %s", excerpt(body))
+	}
+	// 500 accented letters are 1,000 bytes, and within the limit.
+	resp, _ = b.post(recPath(r, "/discard"), vform(r, "reason", "Duplicate of order 7 "+strings.Repeat("é", 479), "back", "/t/acme/queues/needs-review"))
 	if loc := resp.Header.Get("Location"); loc != "/t/acme/queues/needs-review" {
 		t.Errorf("got redirect to %q, want back to the queue", loc)
 	}
 	if d.status(r.ID) != record.Discarded {
 		t.Fatalf("got %s, want discarded", d.status(r.ID))
 	}
-	if n := d.count(`audit_log WHERE record_id = ` + fmt.Sprint(r.ID) + ` AND action = 'review.discarded' AND actor = 'user:` + staffA + `' AND details->>'reason' = 'Duplicate of order 7'`); n != 1 {
+	if n := d.count(`audit_log WHERE record_id = ` + fmt.Sprint(r.ID) + ` AND action = 'review.discarded' AND actor = 'user:` + staffA + `' AND details->>'reason' LIKE 'Duplicate of order 7 é%'`); n != 1 {
 		t.Errorf("got %d discard audit rows with the reason, want 1", n)
 	}
 	b.post(recPath(f, "/discard"), vform(f, "reason", "test payment", "back", "https://evil.example/"))
@@ -194,7 +223,7 @@ func TestRetryAndEdit(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `value="bad@invalid.example"`) {
 		t.Fatalf("edit page: got %d", resp.StatusCode)
 	}
-	edit := vform(g, "email", "not an email", "first_name", "Donor", "last_name", "Number 2")
+	edit := editForm(g, "email", "not an email")
 	resp, body = b.post(recPath(g, "/edit"), edit)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `aria-invalid="true"`) || !strings.Contains(body, "is not an email address") {
 		t.Errorf("bad email: got %d %s", resp.StatusCode, excerpt(body))
@@ -202,7 +231,21 @@ func TestRetryAndEdit(t *testing.T) {
 	if d.status(g.ID) != record.Failed || d.count(`river_job WHERE kind = 'submit'`) != jobs+1 {
 		t.Errorf("a refused edit wrote something")
 	}
-	edit = vform(g, "email", "donor2@example.org", "first_name", "Donor", "last_name", "Number 2", "city", "Leeds", "designation.0", "FOOD")
+	// A form that is not the page's (a field missing, or one the page does
+	// not edit) is refused: a missing field would read as emptied.
+	for _, bad := range []url.Values{editForm(g, "city", "Leeds", "last_name", ""), editForm(g, "city", "Leeds", "amount", "30.00")} {
+		if _, ok := bad["last_name"]; ok && bad.Get("last_name") == "" {
+			bad.Del("last_name")
+		}
+		resp, body = b.post(recPath(g, "/edit"), bad)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Nothing was saved: the form") {
+			t.Errorf("edit form %v: got %d %s", bad, resp.StatusCode, excerpt(between(body, `role="alert"`, "</div>")))
+		}
+	}
+	if d.status(g.ID) != record.Failed || d.count(`river_job WHERE kind = 'submit'`) != jobs+1 {
+		t.Errorf("a refused edit wrote something")
+	}
+	edit = editForm(g, "email", "donor2@example.org", "city", "Leeds", "designation.0", "FOOD")
 	flash = flashOf(t, b, first(b.post(recPath(g, "/edit"), edit)))
 	if !strings.Contains(flash, "Saved and sent again") || d.status(g.ID) != record.Pending {
 		t.Fatalf("good edit: got %q, status %s", flash, d.status(g.ID))
@@ -236,26 +279,47 @@ func TestResolveConflictRace(t *testing.T) {
 	}
 	eve.get(recPath(c, ""))
 	// A half-filled form is refused and writes nothing.
-	flash := flashOf(t, ann, first(ann.post(recPath(c, "/resolve"), vform(c, "choice.amount", "platform"))))
-	if !strings.Contains(flash, "Choose a side for Email") || d.status(c.ID) != record.Conflict {
-		t.Fatalf("half a choice: got %q, status %s", flash, d.status(c.ID))
+	msg := refusal(t, http.StatusBadRequest)(ann.post(recPath(c, "/resolve"), vform(c, "choice.amount", "platform")))
+	if !strings.Contains(msg, "Choose a side for Email") || d.status(c.ID) != record.Conflict {
+		t.Fatalf("half a choice: got %q, status %s", msg, d.status(c.ID))
+	}
+	// So is a choice for a field the conflict does not hold, or a side
+	// that is neither.
+	for _, bad := range []url.Values{
+		vform(c, "choice.amount", "platform", "choice.email", "virtuous", "choice.phone", "virtuous"),
+		vform(c, "choice.amount", "platform", "choice.email", "virtuous", "choice.", "virtuous"),
+		vform(c, "choice.amount", "platform", "choice.email", "both"),
+		vform(c, "choice.amount", "platform", "choice.email", "virtuous", "choice.email", "platform"),
+	} {
+		msg := refusal(t, http.StatusBadRequest)(ann.post(recPath(c, "/resolve"), bad))
+		if !strings.Contains(msg, "not one of the fields in this conflict") && !strings.Contains(msg, "side for Email") || d.status(c.ID) != record.Conflict {
+			t.Errorf("%v: got %q, status %s", bad, msg, d.status(c.ID))
+		}
 	}
 	form := vform(c, "choice.amount", "platform", "choice.email", "virtuous")
 	var wg sync.WaitGroup
 	resps := make([]*http.Response, 2)
+	resolveBodies := make([]string, 2)
 	for i, b := range []*browser{ann, eve} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var body string
-			resps[i], body = b.post(recPath(c, "/resolve"), clone(form))
-			if resps[i].StatusCode != http.StatusSeeOther {
-				t.Logf("resolver %d: %d %s", i, resps[i].StatusCode, excerpt(body))
-			}
+			resps[i], resolveBodies[i] = b.post(recPath(c, "/resolve"), clone(form))
 		}()
 	}
 	wg.Wait()
-	flashes := []string{flashOf(t, ann, resps[0]), flashOf(t, eve, resps[1])}
+	// The winner is sent on (303); the other is refused (409) with who won.
+	flashes := make([]string, 2)
+	for i, b := range []*browser{ann, eve} {
+		if resps[i].StatusCode == http.StatusSeeOther {
+			flashes[i] = flashOf(t, b, resps[i])
+		} else {
+			flashes[i] = resolveBodies[i]
+			if resps[i].StatusCode != http.StatusConflict {
+				t.Errorf("resolver %d: got %d, want 303 or 409", i, resps[i].StatusCode)
+			}
+		}
+	}
 	emails := []string{staffA, engineer}
 	winner := -1
 	for i, f := range flashes {
@@ -285,9 +349,8 @@ func TestResolveConflictRace(t *testing.T) {
 		t.Errorf("got %d changes-feed rows giving the platform Virtuous' email, want 1", n)
 	}
 	// A later attempt (a reload and submit) is told by whom.
-	flash = flashOf(t, eve, first(eve.post(recPath(c, "/resolve"), clone(form))))
-	if !strings.Contains(flash, "already resolved by") {
-		t.Errorf("late resolve: got %q", flash)
+	if msg := refusal(t, http.StatusConflict)(eve.post(recPath(c, "/resolve"), clone(form))); !strings.Contains(msg, "already resolved by") {
+		t.Errorf("late resolve: got %q", msg)
 	}
 }
 
@@ -311,11 +374,20 @@ func TestBulkActions(t *testing.T) {
 	}
 	b := d.as(staffA)
 	b.get("/t/acme/queues/needs-review")
-	flash := flashOf(t, b, first(b.post("/t/acme/queues/needs-review/bulk", url.Values{"action": {"discard"}, "sel": sel(nr[0], nr[1])})))
-	if !strings.Contains(flash, "Give a reason") || d.status(nr[0].ID) != record.NeedsReview {
-		t.Errorf("bulk discard without reason: got %q", flash)
+	back := "/t/acme/queues/needs-review?sort=newest"
+	resp, body := b.post("/t/acme/queues/needs-review/bulk", url.Values{"action": {"discard"}, "sel": sel(nr[0], nr[1]), "back": {back}})
+	if msg := refusalText(t, http.StatusBadRequest, resp, body); !strings.Contains(msg, "Give a reason") || d.status(nr[0].ID) != record.NeedsReview {
+		t.Errorf("bulk discard without reason: got %q", msg)
 	}
-	flash = flashOf(t, b, first(b.post("/t/acme/queues/needs-review/bulk", url.Values{"action": {"discard"}, "reason": {"test gifts"},
+	if !strings.Contains(body, `<option value="newest" selected`) || !strings.Contains(body, `name="back" value="`+strings.ReplaceAll(back, "&", "&amp;")+`"`) {
+		t.Errorf("the refusal is not the queue page the form came from, with its filters: %s", excerpt(between(body, `<form id="bulk"`, "</table>")))
+	}
+	for _, bad := range [][]string{{"x"}, {fmt.Sprint(nr[0].ID)}, {fmt.Sprintf("%d:0", nr[0].ID)}, append(sel(nr[0]), "12:x")} {
+		if msg := refusal(t, http.StatusBadRequest)(b.post("/t/acme/queues/needs-review/bulk", url.Values{"action": {"discard"}, "reason": {"x"}, "sel": bad})); !strings.Contains(msg, "could not be read") {
+			t.Errorf("selection %q: got %q", bad, msg)
+		}
+	}
+	flash := flashOf(t, b, first(b.post("/t/acme/queues/needs-review/bulk", url.Values{"action": {"discard"}, "reason": {"test gifts"},
 		"sel": append(sel(nr[0], nr[1]), sel(other)...)})))
 	if !strings.Contains(flash, "Discarded 2 records") || !strings.Contains(flash, "1 record not found in this tenant") {
 		t.Errorf("bulk discard: got %q", flash)
@@ -331,19 +403,33 @@ func TestBulkActions(t *testing.T) {
 	if !strings.Contains(flash, "Sent 3 records again") || d.status(fl[2].ID) != record.Pending {
 		t.Errorf("bulk retry: got %q", flash)
 	}
-	// The page's versions guard each row: a row that changed is left alone.
-	flash = flashOf(t, b, first(b.post("/t/acme/queues/failed/bulk", url.Values{"action": {"retry"}, "sel": sel(fl[0])})))
-	if !strings.Contains(flash, "left alone") {
-		t.Errorf("bulk retry of a moved record: got %q", flash)
+	// The page's versions guard each row: a row that changed is left
+	// alone, and an action that changed no row is refused.
+	if msg := refusal(t, http.StatusConflict)(b.post("/t/acme/queues/failed/bulk", url.Values{"action": {"retry"}, "sel": sel(fl[0])})); !strings.Contains(msg, "Nothing was changed. 1 record left alone") {
+		t.Errorf("bulk retry of a moved record: got %q", msg)
+	}
+	if msg := refusal(t, http.StatusNotFound)(b.post("/t/acme/queues/needs-review/bulk", url.Values{"action": {"check"}, "sel": sel(other)})); !strings.Contains(msg, "1 record not found in this tenant") {
+		t.Errorf("bulk check of another tenant's record: got %q", msg)
 	}
 	flash = flashOf(t, b, first(b.post("/t/acme/queues/conflict/bulk", url.Values{"action": {"keep-platform"}, "sel": sel(cf[0], cf[1])})))
 	if !strings.Contains(flash, "Resolved 2 records, keeping the platform") || d.status(cf[1].ID) != record.Confirmed {
 		t.Errorf("bulk resolve: got %q", flash)
 	}
-	flash = flashOf(t, b, first(b.post("/t/acme/queues/conflict/bulk", url.Values{"action": {"retry"}, "sel": sel(cf[2])})))
-	if !strings.Contains(flash, "not available in this queue") || d.status(cf[2].ID) != record.Conflict {
-		t.Errorf("wrong action for the queue: got %q", flash)
+	if msg := refusal(t, http.StatusBadRequest)(b.post("/t/acme/queues/conflict/bulk", url.Values{"action": {"retry"}, "sel": sel(cf[2])})); !strings.Contains(msg, "not available in this queue") || d.status(cf[2].ID) != record.Conflict {
+		t.Errorf("wrong action for the queue: got %q", msg)
 	}
+}
+
+// editForm is the edit page's form for r as the page fills it, with kv
+// changed.
+func editForm(r *record.Record, kv ...string) url.Values {
+	first, last, _ := strings.Cut(r.DonorName, " ")
+	v := vform(r, "first_name", first, "last_name", last, "email", r.DonorEmail,
+		"address1", "", "address2", "", "city", "", "state", "", "postal", "", "country", "", "designation.0", "")
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
 }
 
 func clone(v url.Values) url.Values {

@@ -30,6 +30,7 @@ const (
 	see = http.StatusSeeOther
 	ok  = http.StatusOK
 	nf  = http.StatusNotFound
+	bad = http.StatusBadRequest
 )
 
 func fixed(path string) func(*dash, int) (string, url.Values, *record.Record) {
@@ -85,7 +86,8 @@ var routes = []route{
 	{"POST", "check Virtuous now", onRecord(record.NeedsReview, "/check"), [4]int{see, see, nf, see}},
 	{"POST", "discard", onRecord(record.NeedsReview, "/discard", "reason", "matrix"), [4]int{see, see, nf, see}},
 	{"POST", "retry", onRecord(record.Failed, "/retry"), [4]int{see, see, nf, see}},
-	{"POST", "edit and retry", onRecord(record.Failed, "/edit", "email", "fixed@example.org", "first_name", "Donor"), [4]int{see, see, nf, see}},
+	{"POST", "edit and retry", onRecord(record.Failed, "/edit", "email", "fixed@example.org", "first_name", "Donor", "last_name", "Number",
+		"address1", "", "address2", "", "city", "", "state", "", "postal", "", "country", "", "designation.0", ""), [4]int{see, see, nf, see}},
 	{"POST", "resolve conflict", onRecord(record.Conflict, "/resolve", "choice.amount", "virtuous"), [4]int{see, see, nf, see}},
 	{"POST", "bulk discard", bulkOn(record.NeedsReview, "needs-review", "discard", "reason", "matrix"), [4]int{see, see, nf, see}},
 	{"POST", "bulk retry", bulkOn(record.Failed, "failed", "retry"), [4]int{see, see, nf, see}},
@@ -93,7 +95,7 @@ var routes = []route{
 	{"GET", "missing-record runbook", fixed("/t/acme/lookup?q=order-1"), [4]int{see, ok, nf, ok}},
 	{"POST", "runbook apply", func(*dash, int) (string, url.Values, *record.Record) {
 		return "/t/acme/lookup/apply", url.Values{"kind": {"gift"}, "source": {"Backstop-Stripe"}, "ref": {"pi_nothing"}}, nil
-	}, [4]int{see, see, nf, see}},
+	}, [4]int{see, bad, nf, bad}}, // Virtuous has no such gift: refused, but it reached the handler
 	{"GET", "engineering overview", fixed("/engineering"), [4]int{see, nf, nf, ok}},
 	{"GET", "reports calendar", fixed("/t/acme/reports"), [4]int{see, nf, nf, ok}},
 	{"GET", "a day's report", todaysReport, [4]int{see, nf, nf, ok}},

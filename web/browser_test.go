@@ -122,6 +122,18 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	b.Screenshot("needs-review-queue")
 	r3, r4, r5 := byPlatform(3), byPlatform(4), byPlatform(5)
+	// A bulk discard without a reason is refused (400) on the same queue,
+	// which htmx shows in place, at the same address.
+	b.Click(fmt.Sprintf("#sel-%d", r4.ID), fmt.Sprintf("#sel-%d:checked", r4.ID))
+	b.Click(`#bulk button[value=discard]`, ".flash.error")
+	b.WaitText(".flash.error", "Give a reason for discarding")
+	if p := b.Path(); p != "/t/acme/queues/needs-review" {
+		t.Errorf("after a refused bulk action the address is %s, want the queue's", p)
+	}
+	b.Screenshot("needs-review-bulk-refused")
+	if d.status(r4.ID) != record.NeedsReview {
+		t.Errorf("a refused bulk discard moved the record to %s", d.status(r4.ID))
+	}
 	b.Click(fmt.Sprintf(`button[formaction$="/records/%d/check"]`, r3.ID), ".flash")
 	b.WaitText(".flash", "is confirmed")
 	b.Screenshot("needs-review-checked-found")
@@ -206,8 +218,10 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("after signing out, a queue page opened at %s", b.Path())
 	}
 	for _, p := range b.Problems() {
-		// The refused edit answers 400 on purpose; Chromium logs that.
-		if strings.Contains(p, "status of 400") && strings.Contains(p, fmt.Sprintf("/records/%d/edit", r7.ID)) {
+		// The refused edit and bulk discard answer 400 on purpose; Chromium
+		// logs that.
+		if strings.Contains(p, "status of 400") && (strings.Contains(p, fmt.Sprintf("/records/%d/edit", r7.ID)) ||
+			strings.HasSuffix(p, "/t/acme/queues/needs-review/bulk")) {
 			continue
 		}
 		t.Errorf("the browser saw: %s", p)

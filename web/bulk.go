@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,22 +29,31 @@ var bulkActions = map[string][]string{
 // selection is one selected row: its id and the version the page showed.
 type selection struct{ id, version int64 }
 
-func parseSelection(vals []string) []selection {
-	var out []selection
+// parseSelection reads the selected rows ("id:version", as the page's
+// checkboxes send them). A row that does not read, or more rows than one
+// action takes, refuses the whole selection: acting on the rest would do
+// something the person did not ask for.
+func parseSelection(vals []string) ([]selection, error) {
+	if len(vals) > maxBulk {
+		return nil, derrors.Invalid("sel", "select at most %d records at once; nothing was changed", maxBulk)
+	}
+	out := make([]selection, 0, len(vals))
 	for _, v := range vals {
 		a, b, _ := strings.Cut(v, ":")
 		id, err1 := strconv.ParseInt(a, 10, 64)
 		ver, err2 := strconv.ParseInt(b, 10, 64)
-		if err1 == nil && err2 == nil && id > 0 && len(out) < maxBulk {
-			out = append(out, selection{id, ver})
+		if err1 != nil || err2 != nil || id <= 0 || ver <= 0 {
+			return nil, derrors.Invalid("sel", "the selection could not be read; reload the page and select again. Nothing was changed")
 		}
+		out = append(out, selection{id, ver})
 	}
-	return out
+	return out, nil
 }
 
 // bulk is POST /t/:tenant/queues/:queue/bulk: one action on the selected
 // rows, each row its own transition (the version it showed guards it), and
-// one flash that counts what happened.
+// one flash that counts what happened. A form that cannot be carried out,
+// or one that changed no row, is refused on the queue page it came from.
 func (s *Server) bulk(c echo.Context) error {
 	t := tenantOf(c)
 	queue := c.Param("queue")
@@ -51,22 +61,28 @@ func (s *Server) bulk(c echo.Context) error {
 	if !ok {
 		return derrors.NotFound
 	}
-	back := backTo(c, "/t/"+t.Slug+"/queues/"+queue)
+	base := "/t/" + t.Slug + "/queues/" + queue
+	back := backTo(c, base)
+	page := s.queueAt(base, back)
 	action := c.FormValue("action")
 	if !slices.Contains(allowed, action) {
-		s.flash(c, "error", "That action is not available in this queue.")
-		return seeOther(c, back)
+		return s.refuse(c, http.StatusBadRequest, "That action is not available in this queue. Nothing was changed.", page)
 	}
-	form, _ := c.FormParams()
-	sel := parseSelection(form["sel"])
+	sel, err := parseSelection(c.Request().PostForm["sel"])
+	if err != nil {
+		return s.refuseErr(c, err, page)
+	}
 	if len(sel) == 0 {
-		s.flash(c, "info", "Select one or more records first.")
-		return seeOther(c, back)
+		return s.refuse(c, http.StatusBadRequest, "Select one or more records first.", page)
 	}
-	reason := strings.TrimSpace(c.FormValue("reason"))
-	if action == "discard" && reason == "" {
-		s.flash(c, "error", "Give a reason for discarding; it goes into the audit trail. Nothing was discarded.")
-		return seeOther(c, back)
+	var reason string
+	if action == "discard" {
+		if strings.TrimSpace(c.FormValue("reason")) == "" {
+			return s.refuse(c, http.StatusBadRequest, "Give a reason for discarding; it goes into the audit trail. Nothing was discarded.", page)
+		}
+		if reason, err = review.DiscardReason(c.FormValue("reason")); err != nil {
+			return s.refuseErr(c, err, page)
+		}
 	}
 	var tally bulkTally
 	ctx := c.Request().Context()
@@ -84,6 +100,9 @@ func (s *Server) bulk(c echo.Context) error {
 		}
 		tally.add(done)
 	}
+	if tally.done == 0 && tally.pending == 0 {
+		return s.refuse(c, tally.status, "Nothing was changed."+tally.leftOut(), page)
+	}
 	kind, text := tally.words(action, len(sel))
 	s.flash(c, kind, text)
 	return seeOther(c, back)
@@ -94,7 +113,7 @@ func (s *Server) bulkOne(ctx context.Context, t *tenant.Tenant, action string, x
 	rv := s.deps.Review
 	switch action {
 	case "check":
-		res, err := rv.CheckNow(ctx, t, x.id, who)
+		res, err := rv.CheckNow(ctx, t, x.id, x.version, who)
 		if err != nil {
 			return "", err
 		}
@@ -117,6 +136,9 @@ func (s *Server) bulkOne(ctx context.Context, t *tenant.Tenant, action string, x
 type bulkTally struct {
 	done, pending, skipped, missing int
 	last                            string
+	// status answers an action that changed no row: the last row's
+	// refusal, or 404 when no row was found.
+	status int
 }
 
 func (b *bulkTally) add(what string) {
@@ -131,12 +153,15 @@ func (b *bulkTally) add(what string) {
 func (b *bulkTally) note(err error) bool {
 	if errors.Is(err, derrors.NotFound) {
 		b.missing++
+		if b.status == 0 {
+			b.status = http.StatusNotFound
+		}
 		return true
 	}
-	msg, ok := review.Describe(err)
+	status, msg, ok := refusalOf(err)
 	if ok {
 		b.skipped++
-		b.last = msg
+		b.last, b.status = msg, status
 	}
 	return ok
 }
@@ -156,18 +181,22 @@ func (b *bulkTally) words(action string, n int) (kind, text string) {
 		s = fmt.Sprintf("Resolved %s, taking Virtuous' values.", records(b.done))
 	}
 	kind = "ok"
+	if b.skipped > 0 || b.missing > 0 {
+		kind = "info"
+	}
+	return kind, s + b.leftOut()
+}
+
+// leftOut says which rows were not acted on, and why.
+func (b *bulkTally) leftOut() string {
+	var s string
 	if b.skipped > 0 {
 		s += fmt.Sprintf(" %s left alone: %s", records(b.skipped), b.last)
-		kind = "info"
 	}
 	if b.missing > 0 {
 		s += fmt.Sprintf(" %s not found in this tenant.", records(b.missing))
-		kind = "info"
 	}
-	if b.done == 0 && b.pending == 0 {
-		kind = "error"
-	}
-	return kind, s
+	return s
 }
 
 func records(n int) string {

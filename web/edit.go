@@ -2,7 +2,10 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +63,9 @@ func (s *Server) edit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if msg := checkEditFields(c.Request().PostForm, editFields(r, old)); msg != "" {
+		return s.renderEdit(c, http.StatusBadRequest, r, old, nil, "Nothing was saved: "+msg)
+	}
 	f := review.EditForm{
 		Email: c.FormValue("email"), FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name"),
 		Address: record.Address{Address1: c.FormValue("address1"), Address2: c.FormValue("address2"), City: c.FormValue("city"),
@@ -76,7 +82,12 @@ func (s *Server) edit(c echo.Context) error {
 		}
 		f.Designations = append(f.Designations, review.DesignationEdit{Code: code, Amount: amount})
 	}
-	err = s.deps.Review.EditAndRetry(c.Request().Context(), t, r.ID, formVersion(c), f, actor(c))
+	version, err := formVersion(c)
+	if err != nil {
+		msg, _ := review.Describe(err)
+		return s.renderEdit(c, http.StatusBadRequest, r, f, nil, "Nothing was saved: "+msg+".")
+	}
+	err = s.deps.Review.EditAndRetry(c.Request().Context(), t, r.ID, version, f, actor(c))
 	var fe *derrors.FieldError
 	if errors.As(err, &fe) {
 		if field := formField(fe.Field); field != "" {
@@ -85,6 +96,40 @@ func (s *Server) edit(c echo.Context) error {
 		return s.renderEdit(c, http.StatusBadRequest, r, f, nil, "Nothing was saved: "+fe.Msg+".")
 	}
 	return s.done(c, recordURL(t, r.ID), err, "Saved and sent again: "+recordTitle(r)+" is pending and will be submitted in a moment.")
+}
+
+// editFields are the fields the edit form of r has (besides _csrf and
+// version): the donor's, and a gift's project codes.
+func editFields(r *record.Record, old review.EditForm) []string {
+	names := []string{"first_name", "last_name", "email", "address1", "address2", "city", "state", "postal", "country"}
+	if r.Kind == record.Gift {
+		for i := range max(len(old.Designations), 1) {
+			names = append(names, "designation."+strconv.Itoa(i))
+		}
+	}
+	return names
+}
+
+// checkEditFields refuses a form that is not the edit form: a field it
+// lacks would be read as emptied, and a field it does not have (an
+// amount, a designation the gift does not have) would be silently
+// ignored, so either is said instead.
+func checkEditFields(form url.Values, names []string) string {
+	var missing []string
+	for _, n := range names {
+		if _, ok := form[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	for k := range form {
+		if k != csrfField && k != "version" && !slices.Contains(names, k) {
+			return fmt.Sprintf("the form has a field this page does not edit (%s); amounts, dates and references are the platform's. Reload the page and try again.", k)
+		}
+	}
+	if len(missing) > 0 {
+		return "the form is missing " + strings.Join(missing, ", ") + "; reload the page and try again."
+	}
+	return ""
 }
 
 // formField is the form field an intake validation error is about.

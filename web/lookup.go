@@ -19,11 +19,13 @@ import (
 // lookupPage is /t/:tenant/lookup, the spec's runbook for a customer's
 // report of a missing record.
 func (s *Server) lookupPage(c echo.Context) error {
+	return s.renderLookup(c, c.QueryParam("q"))
+}
+
+// renderLookup is the runbook's page for the search q ("" for none).
+func (s *Server) renderLookup(c echo.Context, q string) error {
 	t := tenantOf(c)
-	q := c.QueryParam("q")
-	if len(q) > 200 {
-		q = q[:200]
-	}
+	q = truncate(q, 200)
 	p := views.LookupProps{Query: q, Action: "/t/" + t.Slug + "/lookup", ApplyAction: "/t/" + t.Slug + "/lookup/apply"}
 	if q != "" {
 		rb, err := s.deps.Review.Run(c.Request().Context(), t, q)
@@ -94,11 +96,13 @@ func fieldOrder(f string) int {
 // inbound handler; the form only names it.
 func (s *Server) lookupApply(c echo.Context) error {
 	t := tenantOf(c)
-	back := "/t/" + t.Slug + "/lookup?q=" + url.QueryEscape(c.FormValue("q"))
+	q := c.FormValue("q")
+	back := "/t/" + t.Slug + "/lookup?q=" + url.QueryEscape(q)
 	kind, source, ref := record.Kind(c.FormValue("kind")), c.FormValue("source"), c.FormValue("ref")
 	res, err := s.deps.Review.Apply(c.Request().Context(), t, kind, source, ref, actor(c))
 	if err != nil {
-		return s.done(c, back, err, "")
+		// Refused on the runbook's page, searched again as it was.
+		return s.refuseErr(c, err, func(c echo.Context) error { return s.renderLookup(c, q) })
 	}
 	var msg string
 	switch res.Outcome {

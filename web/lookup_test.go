@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -81,7 +82,7 @@ func TestRunbook(t *testing.T) {
 		t.Errorf("unknown reference: no plain answer")
 	}
 	before := d.count("audit_log")
-	flash = flashOf(t, b, first(b.post("/t/acme/lookup/apply", url.Values{"kind": {"gift"}, "source": {"Backstop-Stripe"}, "ref": {"pi_nobodyhasthis"}})))
+	flash = refusal(t, http.StatusBadRequest)(b.post("/t/acme/lookup/apply", url.Values{"kind": {"gift"}, "source": {"Backstop-Stripe"}, "ref": {"pi_nobodyhasthis"}, "q": {"pi_nobodyhasthis"}}))
 	if !strings.Contains(flash, "Virtuous no longer has") || d.count("audit_log") != before {
 		t.Errorf("apply of nothing: got %q and %d new audit rows", flash, d.count("audit_log")-before)
 	}

@@ -28,7 +28,10 @@ package web
 //     request without the session's token or from another origin; forms
 //     include @CSRFField(c.CSRF) (htmx sends the header set on <body>).
 //     After the change, s.flash(c, kind, text) and redirect with 303 (see
-//     seeOther), so every form works without JavaScript.
+//     seeOther), so every form works without JavaScript. A form that
+//     changes nothing (a wrong input, a record someone else moved) is
+//     refused instead: s.refuse(c, status, msg, page) renders the page the
+//     person came from with the message and a 4xx (see forms.go).
 //  5. Add the route to the authorization matrix in web/authz_test.go.
 
 import (
@@ -65,9 +68,10 @@ func (s *Server) routes() {
 	s.browserRoutes()
 }
 
-// browser is the middleware of every page: the session, then CSRF.
+// browser is the middleware of every page: the session, the form read
+// whole and within its limit, then CSRF (which reads the form's token).
 func (s *Server) browser() []echo.MiddlewareFunc {
-	return []echo.MiddlewareFunc{s.sessions, s.csrf}
+	return []echo.MiddlewareFunc{s.sessions, s.formBody, s.csrf}
 }
 
 // signedIn is browser() plus requireUser.
@@ -100,7 +104,7 @@ func (s *Server) chrome(c echo.Context, title, section string) views.Chrome {
 	if c.Get(ctxSession) == nil {
 		return ch // outside the browser routes (e.g. an unknown path)
 	}
-	ch.Flashes = s.popFlashes(c)
+	ch.Flashes = append(s.popFlashes(c), refusalFlash(c)...)
 	u := userOf(c)
 	if u == nil {
 		return ch

@@ -72,13 +72,31 @@ func secs(n int) time.Duration { return time.Duration(n) * time.Second }
 // filters. A filter that does not parse is named and left out, not a dead
 // end. htmx filter requests get the results fragment only.
 func (s *Server) queue(c echo.Context) error {
+	return s.renderQueue(c, c.QueryParams(), c.Request().URL.RequestURI())
+}
+
+// queueAt renders the queue page at back — the page a bulk form came
+// from, with its filters — to answer a refused bulk action.
+func (s *Server) queueAt(base, back string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, err := url.Parse(back)
+		if err != nil || u.Path != base {
+			return s.renderQueue(c, url.Values{}, base)
+		}
+		return s.renderQueue(c, u.Query(), back)
+	}
+}
+
+// renderQueue is the :queue page with the filters and page in query; back
+// is its own address, for the forms on it to return to.
+func (s *Server) renderQueue(c echo.Context, query url.Values, back string) error {
 	t := tenantOf(c)
 	status, ok := queueStatus(c.Param("queue"))
 	if !ok {
 		return derrors.NotFound
 	}
 	ctx := c.Request().Context()
-	q, f, ferr := parseQueueQuery(c, t, s.now())
+	q, f, ferr := parseQueueQuery(query, t, s.now())
 	q.TenantID, q.Status, q.Limit = t.ID, status, queuePageSize
 	page, err := s.deps.Store.Queue(ctx, q)
 	if errors.Is(err, derrors.InvalidArgument) { // a stale cursor: start over
@@ -91,10 +109,10 @@ func (s *Server) queue(c echo.Context) error {
 	p := views.QueueProps{
 		Queue: c.Param("queue"), Filters: views.QueueFilters(f), Sorts: sortOptions, Sources: sourceOptions, Ages: ageOptions(t),
 		Amber: secs(t.AgeAmberS), Red: secs(t.AgeRedS), NeedsReviewAfter: t.NeedsReviewAfter(),
-		FilterError: ferr, Back: c.Request().URL.RequestURI(),
+		FilterError: ferr, Back: back,
 		BulkAction: "/t/" + t.Slug + "/queues/" + c.Param("queue") + "/bulk", Action: "/t/" + t.Slug + "/records/",
 	}
-	p.Page, _ = strconv.Atoi(c.QueryParam("page"))
+	p.Page, _ = strconv.Atoi(query.Get("page"))
 	p.Page = max(p.Page, 1)
 	if q.After == nil && q.Before == nil {
 		p.Page = 1
@@ -188,8 +206,7 @@ func fieldLabel(f record.Field) string {
 	case record.FieldLastName:
 		return "Last name"
 	}
-	s := string(f)
-	return strings.ToUpper(s[:1]) + s[1:]
+	return capitalize(string(f))
 }
 
 // amountText is "50.00 USD", or "" when there is no amount.
@@ -222,16 +239,14 @@ func (f filterForm) values(cursorKey, cursor string, page int) url.Values {
 
 // parseQueueQuery reads the filters. What does not parse is dropped from
 // the query and named in the returned message.
-func parseQueueQuery(c echo.Context, t *tenant.Tenant, now time.Time) (store.QueueQuery, filterForm, string) {
+func parseQueueQuery(query url.Values, t *tenant.Tenant, now time.Time) (store.QueueQuery, filterForm, string) {
 	f := filterForm{
-		Q: strings.TrimSpace(c.QueryParam("q")), Source: c.QueryParam("source"), Age: c.QueryParam("age"),
-		Min: strings.TrimSpace(c.QueryParam("min")), Max: strings.TrimSpace(c.QueryParam("max")), Sort: c.QueryParam("sort"),
+		Q: strings.TrimSpace(query.Get("q")), Source: query.Get("source"), Age: query.Get("age"),
+		Min: strings.TrimSpace(query.Get("min")), Max: strings.TrimSpace(query.Get("max")), Sort: query.Get("sort"),
 	}
 	var q store.QueueQuery
 	var problems []string
-	if len(f.Q) > 200 {
-		f.Q = f.Q[:200]
-	}
+	f.Q = truncate(f.Q, 200)
 	q.Search = f.Q
 	switch src := record.Source(f.Source); {
 	case f.Source == "":
@@ -276,9 +291,9 @@ func parseQueueQuery(c echo.Context, t *tenant.Tenant, now time.Time) (store.Que
 		q.Sort, f.Sort = store.SortOldest, string(store.SortOldest)
 	}
 	var err error
-	if v := c.QueryParam("after"); v != "" {
+	if v := query.Get("after"); v != "" {
 		q.After, err = store.ParseQueueCursor(v)
-	} else if v := c.QueryParam("before"); v != "" {
+	} else if v := query.Get("before"); v != "" {
 		q.Before, err = store.ParseQueueCursor(v)
 	}
 	if err != nil {

@@ -224,10 +224,12 @@ func fieldValue(f record.Field, v string) string {
 	return v
 }
 
-// The actions. Each ends with a flash and a 303: back to the page the
-// person came from (the queue, for the bulk forms and per-row buttons),
-// or the record. What someone else did meanwhile, a wrong input or an
-// unavailable Virtuous is a flash in words; anything else is a fault.
+// The actions. Each that did something ends with a flash and a 303: back
+// to the page the person came from (the queue, for the bulk forms and
+// per-row buttons), or the record. One that changed nothing — someone else
+// moved the record first, a wrong input, Virtuous unavailable — is refused
+// (see refuse): the record page again, with what happened in words and a
+// 4xx (503 for Virtuous); anything else is a fault.
 
 // backTo is the local page to return to: the form's "back" if it is one of
 // this tenant's pages, else def.
@@ -239,20 +241,27 @@ func backTo(c echo.Context, def string) string {
 	return b
 }
 
-func formVersion(c echo.Context) int64 {
-	v, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
-	return v
+// formVersion is the record version the form was made from. Every record
+// action's form carries it, and the store guards a transition by it only
+// when it is non-zero, so a missing or garbled version must be refused
+// here: read as 0, it would let the action through whatever had changed.
+func formVersion(c echo.Context) (int64, error) {
+	vs := c.Request().PostForm["version"]
+	if len(vs) != 1 {
+		return 0, derrors.Invalid("version", "the form does not say which version of the record it was made from; reload the page and try again")
+	}
+	v, err := strconv.ParseInt(vs[0], 10, 64)
+	if err != nil || v <= 0 {
+		return 0, derrors.Invalid("version", "the form does not say which version of the record it was made from; reload the page and try again")
+	}
+	return v, nil
 }
 
-// done flashes the outcome of an action and redirects.
+// done ends a record action: ok flashed and a 303 to to, or the refusal
+// of err on the record's page.
 func (s *Server) done(c echo.Context, to string, err error, ok string) error {
 	if err != nil {
-		msg, expected := review.Describe(err)
-		if !expected {
-			return err
-		}
-		s.flash(c, "error", msg)
-		return seeOther(c, to)
+		return s.refuseErr(c, err, s.recordPage)
 	}
 	s.flash(c, "ok", ok)
 	return seeOther(c, to)
@@ -266,13 +275,16 @@ func (s *Server) checkNow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	to := backTo(c, recordURL(t, r.ID))
-	res, err := s.deps.Review.CheckNow(c.Request().Context(), t, r.ID, actor(c))
+	version, err := formVersion(c)
 	if err != nil {
-		return s.done(c, to, err, "")
+		return s.refuseErr(c, err, s.recordPage)
+	}
+	res, err := s.deps.Review.CheckNow(c.Request().Context(), t, r.ID, version, actor(c))
+	if err != nil {
+		return s.refuseErr(c, err, s.recordPage)
 	}
 	s.flash(c, checkKind(res), checkWords(r, res))
-	return seeOther(c, to)
+	return seeOther(c, backTo(c, recordURL(t, r.ID)))
 }
 
 func checkKind(res *review.CheckResult) string {
@@ -295,26 +307,29 @@ func checkWords(r *record.Record, res *review.CheckResult) string {
 }
 
 func (s *Server) discard(c echo.Context) error {
-	return s.recordAction(c, "Discarded %s. It will not be synced again.", func(ctx context.Context, t *tenant.Tenant, r *record.Record) error {
-		return s.deps.Review.Discard(ctx, t, r.ID, formVersion(c), c.FormValue("reason"), actor(c))
+	return s.recordAction(c, "Discarded %s. It will not be synced again.", func(ctx context.Context, t *tenant.Tenant, r *record.Record, version int64) error {
+		return s.deps.Review.Discard(ctx, t, r.ID, version, c.FormValue("reason"), actor(c))
 	})
 }
 
 func (s *Server) retry(c echo.Context) error {
-	return s.recordAction(c, "Sent again: %s is pending and will be submitted in a moment.", func(ctx context.Context, t *tenant.Tenant, r *record.Record) error {
-		return s.deps.Review.Retry(ctx, t, r.ID, formVersion(c), actor(c))
+	return s.recordAction(c, "Sent again: %s is pending and will be submitted in a moment.", func(ctx context.Context, t *tenant.Tenant, r *record.Record, version int64) error {
+		return s.deps.Review.Retry(ctx, t, r.ID, version, actor(c))
 	})
 }
 
-// recordAction runs act on the page's record and flashes ok (with the
-// record's title for %s) or what went wrong.
-func (s *Server) recordAction(c echo.Context, ok string, act func(context.Context, *tenant.Tenant, *record.Record) error) error {
+// recordAction runs act on the page's record at the form's version and
+// flashes ok (with the record's title for %s) or what went wrong.
+func (s *Server) recordAction(c echo.Context, ok string, act func(context.Context, *tenant.Tenant, *record.Record, int64) error) error {
 	t := tenantOf(c)
 	r, err := s.recordOf(c)
 	if err != nil {
 		return err
 	}
-	err = act(c.Request().Context(), t, r)
+	version, err := formVersion(c)
+	if err == nil {
+		err = act(c.Request().Context(), t, r, version)
+	}
 	return s.done(c, backTo(c, recordURL(t, r.ID)), err, fmt.Sprintf(ok, recordTitle(r)))
 }
 
@@ -324,20 +339,21 @@ func (s *Server) resolve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form, err := c.FormParams()
-	if err != nil {
-		return derrors.Invalid("", "unreadable form")
-	}
 	choices := map[record.Field]tenant.Side{}
-	for k, v := range form {
-		if f, ok := strings.CutPrefix(k, "choice."); ok && len(v) > 0 {
+	for k, v := range c.Request().PostForm {
+		if f, ok := strings.CutPrefix(k, "choice."); ok {
+			if len(v) != 1 {
+				return s.refuse(c, http.StatusBadRequest, "Choose one side for "+fieldLabel(record.Field(f))+". Nothing was changed.", s.recordPage)
+			}
 			choices[record.Field(f)] = tenant.Side(v[0])
 		}
 	}
-	err = s.deps.Review.Resolve(c.Request().Context(), t, r.ID, formVersion(c), choices, actor(c))
-	if fe := (*derrors.FieldError)(nil); errors.As(err, &fe) {
-		s.flash(c, "error", "Choose a side for "+fieldLabel(record.Field(fe.Field))+".")
-		return seeOther(c, recordURL(t, r.ID))
+	version, err := formVersion(c)
+	if err == nil {
+		err = s.deps.Review.Resolve(c.Request().Context(), t, r.ID, version, choices, actor(c))
+	}
+	if fe := (*derrors.FieldError)(nil); errors.As(err, &fe) && fe.Field != "version" && fe.Field != "" {
+		return s.refuse(c, http.StatusBadRequest, "Choose a side for "+fieldLabel(record.Field(fe.Field))+". Nothing was changed.", s.recordPage)
 	}
 	return s.done(c, backTo(c, recordURL(t, r.ID)), err, "Resolved: the chosen values are on their way to the other side, and "+recordTitle(r)+" is confirmed.")
 }

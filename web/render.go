@@ -8,8 +8,10 @@ import (
 )
 
 // render writes a templ component. It renders into a buffer first, so a
-// component that fails becomes a clean 500 instead of half a page.
+// component that fails becomes a clean 500 instead of half a page. A page
+// rendered as the answer to a refused form takes the refusal's status.
 func render(c echo.Context, status int, comp templ.Component) error {
+	status = refusedStatus(c, status)
 	buf := templ.GetBuffer()
 	defer templ.ReleaseBuffer(buf)
 	if err := comp.Render(c.Request().Context(), buf); err != nil {

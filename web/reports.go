@@ -104,11 +104,16 @@ func parseDay(v string) (time.Time, error) {
 // escalations raised, each open one with its acknowledge button. A day
 // without a stored report is a 404 page that says how to generate it.
 func (s *Server) reportPage(c echo.Context) error {
-	t := tenantOf(c)
 	day, err := parseDay(c.Param("date"))
 	if err != nil {
 		return err
 	}
+	return s.renderReport(c, day)
+}
+
+// renderReport is the report page of day.
+func (s *Server) renderReport(c echo.Context, day time.Time) error {
+	t := tenantOf(c)
 	ctx := c.Request().Context()
 	today := report.Day(s.now())
 	prev, next := reportURL(t.Slug, day.AddDate(0, 0, -1)), ""
@@ -197,7 +202,8 @@ func escalationRow(e *store.Escalation, tenantName, back string) views.Escalatio
 
 // acknowledge is POST /t/:tenant/escalations/:id/acknowledge: an engineer
 // has seen the escalation. It is recorded with an audit row naming them;
-// a second acknowledgement changes nothing and says who was first.
+// a second acknowledgement changes nothing and is refused (409) on the page
+// it came from, saying who was first.
 func (s *Server) acknowledge(c echo.Context) error {
 	t := tenantOf(c)
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -211,12 +217,15 @@ func (s *Server) acknowledge(c echo.Context) error {
 		if e.AcknowledgedBy != nil {
 			who = review.ActorName(*e.AcknowledgedBy)
 		}
-		s.flash(c, "info", "Already acknowledged by "+who+": "+views.EscalationLabel(e.Kind)+", "+e.Day.Format(time.DateOnly)+".")
+		page := func(c echo.Context) error { return s.renderReport(c, e.Day) }
+		if c.FormValue("back") == "/engineering" {
+			page = s.engineering
+		}
+		return s.refuse(c, http.StatusConflict, "Already acknowledged by "+who+": "+views.EscalationLabel(e.Kind)+", "+e.Day.Format(time.DateOnly)+". Nothing was changed.", page)
 	case err != nil:
 		return err
-	default:
-		s.flash(c, "ok", "Acknowledged: "+views.EscalationLabel(e.Kind)+", "+e.Day.Format(time.DateOnly)+".")
 	}
+	s.flash(c, "ok", "Acknowledged: "+views.EscalationLabel(e.Kind)+", "+e.Day.Format(time.DateOnly)+".")
 	return seeOther(c, ackBack(c, reportURL(t.Slug, e.Day)))
 }
 

@@ -13,6 +13,9 @@ import (
 	"backstop/views"
 )
 
+// maxEmail is the longest email address an account can have.
+const maxEmail = 254
+
 func (s *Server) signInPage(c echo.Context) error {
 	u, err := s.loadUser(c)
 	if err != nil {
@@ -43,6 +46,13 @@ func (s *Server) signIn(c echo.Context) error {
 	password := c.FormValue("password")
 	if f.Email == "" || password == "" {
 		f.Error = "Enter your email and password."
+		return s.renderSignIn(c, http.StatusBadRequest, f)
+	}
+	// No account has a longer address (RFC 5321 allows 254 characters);
+	// refused before the throttle counts it, so it never reaches
+	// login_failures.
+	if len(f.Email) > maxEmail {
+		f.Email, f.Error = "", "That is not an email address."
 		return s.renderSignIn(c, http.StatusBadRequest, f)
 	}
 	account, addr, now := auth.AccountKey(f.Email), c.RealIP(), s.now()

@@ -104,6 +104,22 @@ func TestSignInNextIsLocalOnly(t *testing.T) {
 	}
 }
 
+// An address longer than any account's is refused before the throttle
+// counts it: nothing is written.
+func TestSignInLongEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := newBrowser(t, e.srv.URL)
+	b.get("/signin")
+	resp, body := b.post("/signin", url.Values{"email": {strings.Repeat("a", 250) + "@example.org"}, "password": {"guess"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "That is not an email address.") {
+		t.Errorf("got %d %s", resp.StatusCode, excerpt(between(body, `role="alert"`, "</div>")))
+	}
+	if n := e.count(`login_failures`); n != 0 {
+		t.Errorf("got %d failures counted, want 0", n)
+	}
+}
+
 func TestSignInThrottle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -32,6 +32,8 @@ func TestSignInThrottleUnderRapidAttempts(t *testing.T) {
 			e := newEnv(t)
 			pw := addUser(t, e.store, "eng@example.org", auth.Engineer, nil)
 			got := attemptAll(t, e.srv.URL, 1000, 20, tc.email)
+			t.Logf("1,000 wrong passwords from 20 clients at once: %d reached the password check (401), %d refused (429), answers %v",
+				got[http.StatusUnauthorized], got[http.StatusTooManyRequests], got)
 			if got[http.StatusUnauthorized] != tc.limit || got[http.StatusTooManyRequests] != 1000-tc.limit {
 				t.Errorf("got answers %v, want %d × 401 (password checked) and %d × 429", got, tc.limit, 1000-tc.limit)
 			}

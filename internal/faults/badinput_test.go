@@ -32,12 +32,18 @@ type bodyRoute struct {
 	// tolerated maps a path (keys joined by ".", array elements as "[]")
 	// to the JSON kinds it also accepts.
 	tolerated map[string][]string
+	// nulIn is a free-text value of the valid body that a NUL (\u0000)
+	// is put into, which must be refused; "" for a route that keeps such a
+	// string as it came (the webhook receiver).
+	nulIn string
 }
 
 // Every route that takes a body gets oversized, truncated and wrongly-typed
-// bodies. Each is refused with a clear 4xx — a JSON error with a message —
-// and writes nothing to any table. A route missing from the table below
-// fails the test, so that a new endpoint cannot skip this.
+// bodies. Each is refused with a clear 4xx — a JSON error with a message
+// from the JSON API and the webhook receiver, a page that says why from the
+// browser's forms (badforms_test.go) — and writes nothing to any table. A
+// route missing from the tables fails the test, so that a new endpoint
+// cannot skip this.
 func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 	t.Parallel()
 	e := apptest.New(t, apptest.Options{WebhookSecret: hookSecret})
@@ -49,7 +55,8 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 			valid: `{"source":"stripe","source_ref":"pi_3MtwBwLkdIwHu7ix","livemode":false,"transaction":{"contact":{"firstName":"Ada",` +
 				`"lastname":"Lovelace","email":"ada@example.org","address":{"city":"Oslo"}},"giftDate":"2026-11-01","giftType":"Credit",` +
 				`"amount":"50.00","currencyCode":"USD","designations":[{"code":"FOOD","amountDesignated":"30"},{"code":"SHELTER","amountDesignated":"20.00"}]}}`,
-			send: func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			send:  func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			nulIn: "Lovelace",
 			tolerated: map[string][]string{
 				"transaction.amount":                          {"number"},
 				"transaction.designations[].amountDesignated": {"number"},
@@ -60,7 +67,8 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 			method: http.MethodPut, path: "/api/v1/records/:kind/:platformID", url: e.Web.URL + "/api/v1/records/contact/member-1",
 			valid: `{"source":"other","source_ref":"crm-1","transaction":{"firstName":"Member","lastName":"One",` +
 				`"email":"m1@example.org","phone":"555-0100","city":"Oslo","postal":"0150"}}`,
-			send: func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			send:  func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+e.Token) },
+			nulIn: "Member",
 		},
 		{
 			name:   "Webhook",
@@ -76,20 +84,6 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 				"gift.amount": {"string"}, "gift.giftDesignations[].amountDesignated": {"string"},
 			},
 		},
-	}
-
-	// Every body-taking route is covered.
-	var missing []string
-	for _, r := range e.Web.Config.Handler.(*echo.Echo).Routes() {
-		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch && r.Method != http.MethodDelete {
-			continue
-		}
-		if !slices.ContainsFunc(routes, func(b bodyRoute) bool { return b.method == r.Method && b.path == r.Path }) {
-			missing = append(missing, r.Method+" "+r.Path)
-		}
-	}
-	if len(missing) > 0 {
-		t.Errorf("routes with no bad-body cases (add them to this test): %v", missing)
 	}
 
 	for _, r := range routes {
@@ -110,6 +104,10 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 				}
 			}
 			refuse("oversized", oversize(r.valid), http.StatusRequestEntityTooLarge)
+			if r.nulIn != "" {
+				// PostgreSQL's jsonb refuses \u0000: this was a 500.
+				refuse("a name with a NUL character", []byte(strings.Replace(r.valid, r.nulIn, r.nulIn[:2]+`\u0000`+r.nulIn[2:], 1)), http.StatusBadRequest)
+			}
 			for n := range len(r.valid) {
 				refuse(fmt.Sprintf("truncated to %d bytes", n), []byte(r.valid[:n]), http.StatusBadRequest)
 			}
@@ -131,6 +129,23 @@ func TestBadBodiesOnEveryEndpoint(t *testing.T) {
 			}
 			t.Logf("%s %s: oversized, %d truncations, %d wrongly-typed fields refused", r.method, r.path, len(r.valid), cases)
 		})
+	}
+	var forms []formRoute
+	t.Run("Forms", func(t *testing.T) { forms = testBadForms(t, e) })
+
+	// Every body-taking route is covered.
+	var missing []string
+	for _, r := range e.Web.Config.Handler.(*echo.Echo).Routes() {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch && r.Method != http.MethodDelete {
+			continue
+		}
+		if !slices.ContainsFunc(routes, func(b bodyRoute) bool { return b.method == r.Method && b.path == r.Path }) &&
+			!slices.ContainsFunc(forms, func(f formRoute) bool { return f.method == r.Method && f.path == r.Path }) {
+			missing = append(missing, r.Method+" "+r.Path)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("routes with no bad-body cases (add them to this test): %v", missing)
 	}
 }
 

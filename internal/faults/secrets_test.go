@@ -17,25 +17,29 @@ import (
 	"backstop/internal/apptest"
 	"backstop/internal/dbtest"
 	"backstop/internal/reconcile"
+	"backstop/internal/record"
 	"backstop/internal/virtuous"
 	"backstop/internal/virtuoussim"
 )
 
-// A full run — two tenants (one with a Virtuous key Virtuous refuses), a
-// user, submissions through 5xx answers, webhooks good and forged, bad
-// tokens, passes, the operator's commands — with every line Backstop logs,
-// every command's output and every HTTP answer captured: none of them holds
-// a secret — the Virtuous API keys, the webhook secrets and URL tokens, the
-// intake tokens, the database password, the secret key, a user's password.
-// `tenant add` printing the intake token once is the one intended
-// exception, and its stdout is left out.
+// A full run — two tenants (one with a Virtuous key Virtuous refuses),
+// users, submissions through 5xx answers, webhooks good and forged, bad
+// tokens, passes, daily reports, the operator's commands, every page of
+// the dashboard for both tenants as an engineer and the staff's pages, the
+// audit trail as CSV from the web and from `backstop audit export` — with
+// every line Backstop logs, every command's output and every HTTP answer
+// captured: none of them holds a secret — the Virtuous API keys, the
+// webhook secrets and URL tokens, the intake tokens, the database password,
+// the secret key, the users' passwords. `tenant add` printing the intake
+// token once is the one intended exception, and its stdout is left out.
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
 	const (
-		pgPassword   = "pgpass-91b3e07c5a2d"
-		userPassword = "correct horse battery staple 7781"
-		wrongKey     = "vkey-revoked-55e1c0a9b7"
-		betaSecret   = "whsec-beta-0d94ae6c21"
+		pgPassword    = "pgpass-91b3e07c5a2d"
+		userPassword  = "correct horse battery staple 7781"
+		staffPassword = "staff-pw-tr0ub4dor-3e19"
+		wrongKey      = "vkey-revoked-55e1c0a9b7"
+		betaSecret    = "whsec-beta-0d94ae6c21"
 	)
 	s := newSystem(t, withPassword(t, pgPassword), virtuoussim.OrgConfig{ServerErrorRate: 0.2, WebhookLossRate: 0.3})
 	var seen strings.Builder // everything Backstop said, but for tenant add's stdout
@@ -62,6 +66,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"--virtuous-key", wrongKey, "--webhook-secret", betaSecret)
 	json.Unmarshal([]byte(out), &beta)
 	say(exec(userPassword+"\n", "user", "add", "--email", "eng@example.org", "--role", "engineer"))
+	say(exec(staffPassword+"\n", "user", "add", "--email", "staff@example.org", "--role", "staff", "--tenant", "acme"))
 	say(exec("", "migrate"), exec("", "tenant", "list"), exec("", "tenant", "list", "--json"))
 	if _, errOut, code := apptest.Exec(t, s.env, "", "tenant", "add", "--slug", "beta", "--name", "Again", "--virtuous-key", wrongKey); code != 2 {
 		t.Errorf("a second tenant beta: exit %d, want 2", code)
@@ -107,7 +112,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		return s.count(`SELECT count(*) FROM records WHERE status = 'submitted'`) == 30 && s.count(`SELECT count(*) FROM records WHERE status = 'failed'`) == 5
 	})
 	s.org.RunBatch()
-	if _, err := s.db.DB().Exec(`UPDATE records SET submitted_at = submitted_at - interval '2 days' WHERE tenant_id = $1`, s.tenant); err != nil {
+	if _, err := s.db.DB().Exec(`UPDATE records SET submitted_at = submitted_at - interval '4 days' WHERE tenant_id = $1`, s.tenant); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []reconcile.Pass{reconcile.Missed, reconcile.Stuck, reconcile.Drift} {
@@ -124,6 +129,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for _, u := range []string{"/", "/healthz", "/readyz", "/no-such-page"} {
 		call("GET", s.base+u, "", "", nil)
 	}
+	// The dashboard and the exports, after a daily report for each tenant.
+	for _, slug := range []string{"acme", "beta"} {
+		say(exec("", "report", "--tenant", slug))
+	}
+	pages := dashboardPages(t, s, say, "eng@example.org", userPassword, "staff@example.org", staffPassword)
+	for _, slug := range []string{"acme", "beta"} {
+		csv := exec("", "audit", "export", "--tenant", slug)
+		if !strings.Contains(csv, "review.") && !strings.Contains(csv, "submit") {
+			t.Errorf("backstop audit export --tenant %s: no rows the run made: %.300s", slug, csv)
+		}
+		say(csv)
+	}
 	w.Stop()
 	s.serve.Stop()
 	for _, p := range s.procs {
@@ -131,7 +148,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	all := seen.String()
-	for _, want := range []string{"virtuous request will be retried", `"status":401`, "pass finished"} {
+	for _, want := range []string{"virtuous request will be retried", `"status":401`, "pass finished",
+		"Donor Number 10", "Edit and retry", "Missing record", "time,tenant,record_id,", "Daily reports · "} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the captured output lacks %q: the run did not take the paths it should", want)
 		}
@@ -142,6 +160,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"webhook URL token": lastSegment(s.hookURL), "second webhook URL token": lastSegment(beta.WebhookURL),
 		"intake token": s.token, "second intake token": beta.IntakeToken,
 		"database password": pgPassword, "BACKSTOP_SECRET_KEY": secretKey, "user password": userPassword,
+		"staff user's password": staffPassword,
 	}
 	for what, sec := range secrets {
 		if len(sec) < 12 {
@@ -156,7 +175,116 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d bytes of logs, command output and HTTP answers searched for %d secrets", len(all), len(secrets))
+	t.Logf("%d bytes of logs, command output, HTTP answers, %d dashboard pages and 4 audit CSV exports searched for %d secrets",
+		len(all), pages, len(secrets))
+}
+
+// dashboardPages signs in as the engineer and fetches every page of the
+// browser app for both tenants — home, engineering, the three queues,
+// every record's page and each failed one's edit form, the runbook empty
+// and after a search, the report calendar and each stored day, the audit
+// trail and its CSV — then as the staff user the tenant's own; a form
+// refused with a wrong password as well. Every answer goes to say; every
+// page must have rendered (200), so the grep reads real pages. It returns
+// how many pages it read.
+func dashboardPages(t *testing.T, s *system, say func(...string), engineer, engPassword, staff, staffPassword string) int {
+	t.Helper()
+	n := 0
+	fetch := func(c *formClient, path string) string {
+		t.Helper()
+		resp, err := c.c.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := c.read(resp)
+		hdr, _ := json.Marshal(resp.Header)
+		say(resp.Status, string(hdr), body)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d, want the page: %.300s", path, resp.StatusCode, body)
+		}
+		n++
+		return body
+	}
+	anon := newFormClient(t, s.base)
+	fetch(anon, "/signin")
+	req, _ := http.NewRequest("POST", s.base+"/signin", strings.NewReader(url.Values{"email": {engineer}, "password": {engPassword + "x"}}.Encode()))
+	req.Header = anon.headers(sendOpts{})
+	resp, err := anon.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := anon.read(resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `value="`+engineer+`"`) {
+		t.Errorf("a wrong password: %d, want the form again with the email: %.300s", resp.StatusCode, body)
+	} else {
+		say(body)
+	}
+
+	eng := newFormClient(t, s.base)
+	eng.signIn(engineer, engPassword)
+	fetch(eng, "/")
+	fetch(eng, "/engineering")
+	var records []struct {
+		ID     int64         `db:"id"`
+		Slug   string        `db:"slug"`
+		Status record.Status `db:"status"`
+	}
+	if err := s.db.DB().Select(&records, `SELECT r.id, t.slug, r.status FROM records r JOIN tenants t ON t.id = r.tenant_id ORDER BY r.id`); err != nil {
+		t.Fatal(err)
+	}
+	var days []struct {
+		Slug string    `db:"slug"`
+		Day  time.Time `db:"day"`
+	}
+	if err := s.db.DB().Select(&days, `SELECT t.slug, d.day FROM daily_reports d JOIN tenants t ON t.id = d.tenant_id ORDER BY d.day`); err != nil {
+		t.Fatal(err)
+	}
+	seenStatus := map[record.Status]bool{}
+	tenantPages := func(c *formClient, slug string) {
+		for _, q := range []string{"needs-review", "conflict", "failed"} {
+			fetch(c, "/t/"+slug+"/queues/"+q)
+		}
+		for _, r := range records {
+			if r.Slug != slug {
+				continue
+			}
+			seenStatus[r.Status] = true
+			fetch(c, fmt.Sprintf("/t/%s/records/%d", slug, r.ID))
+			if r.Status == record.Failed {
+				fetch(c, fmt.Sprintf("/t/%s/records/%d/edit", slug, r.ID))
+			}
+		}
+		fetch(c, "/t/"+slug+"/lookup")
+		fetch(c, "/t/"+slug+"/lookup?q=g-1")
+		fetch(c, "/t/"+slug+"/lookup?q=b-1")
+		fetch(c, "/t/"+slug+"/audit")
+		fetch(c, "/t/"+slug+"/audit?category=intake")
+		if csv := fetch(c, "/t/"+slug+"/audit.csv"); !strings.HasPrefix(csv, "time,tenant,record_id,") {
+			t.Errorf("/t/%s/audit.csv is not the CSV: %.200s", slug, csv)
+		}
+	}
+	for _, slug := range []string{"acme", "beta"} {
+		tenantPages(eng, slug)
+		fetch(eng, "/t/"+slug+"/reports")
+		for _, d := range days {
+			if d.Slug == slug {
+				fetch(eng, "/t/"+slug+"/reports/"+d.Day.Format(time.DateOnly))
+			}
+		}
+	}
+	for _, st := range []record.Status{record.NeedsReview, record.Failed, record.Confirmed} {
+		if !seenStatus[st] {
+			t.Errorf("no %s record's page was read: the run did not take the paths it should", st)
+		}
+	}
+	if len(days) < 2 {
+		t.Errorf("got %d stored reports, want one per tenant", len(days))
+	}
+
+	st := newFormClient(t, s.base)
+	st.signIn(staff, staffPassword)
+	fetch(st, "/t/acme/queues/needs-review")
+	tenantPages(st, "acme")
+	return n
 }
 
 // withPassword is a fresh test database reached as a role of its own with a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -140,6 +141,13 @@ func (e *Engine) ResolveConflict(ctx context.Context, t *tenant.Tenant, recordID
 		for _, d := range diffs {
 			if s := choices[d.Field]; s != tenant.Platform && s != tenant.Virtuous {
 				return derrors.Invalid(string(d.Field), "choose platform or virtuous")
+			}
+		}
+		// A choice for a field the conflict does not hold would go into the
+		// audit trail and the resolution as if it had been decided.
+		for f := range choices {
+			if !slices.ContainsFunc(diffs, func(d record.Diff) bool { return d.Field == f }) {
+				return derrors.Invalid("", "%q is not one of the fields in this conflict; reload the page and choose again", f)
 			}
 		}
 		moved, err := e.Store.Transition(ctx, tx, store.Transition{

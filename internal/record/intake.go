@@ -72,6 +72,9 @@ func ParseIntake(kind Kind, platformID string, body []byte, d Defaults) (*Parsed
 	if err := strictDecode(body, &in); err != nil {
 		return nil, err
 	}
+	if hasNULEscape(body) {
+		return nil, derrors.Invalid("", "a string holds a NUL character (\\u0000), which Backstop cannot store")
+	}
 	if !in.Source.Valid() {
 		return nil, derrors.Invalid("source", "%q is not a source (stripe, eventbrite or other)", in.Source)
 	}
@@ -135,6 +138,21 @@ func checkID(field, v string) error {
 		return derrors.Invalid(field, "%q must not contain slashes, line breaks or surrounding spaces", v)
 	}
 	return nil
+}
+
+// hasNULEscape reports whether the JSON b holds a \u0000 escape: PostgreSQL's
+// jsonb refuses one, so a body with it would fail as a 500 when stored.
+func hasNULEscape(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character; `\\u0000` is a backslash, then text
+		if i < len(b) && b[i] == 'u' && bytes.HasPrefix(b[i+1:], []byte("0000")) {
+			return true
+		}
+	}
+	return false
 }
 
 // strictDecode refuses unknown fields and trailing data.

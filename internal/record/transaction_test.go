@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"reflect"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"backstop/internal/derrors"
 	"backstop/internal/money"
 )
 
@@ -134,3 +136,21 @@ func TestParseIntakeCanonical(t *testing.T) {
 		t.Errorf("re-parse: got %v, sha equal %v; want the same body", err, string(again.PayloadSHA) == string(p.PayloadSHA))
 	}
 }
+
+// A NUL character anywhere in a body is refused with a field error (jsonb
+// cannot store it); a backslash followed by the text u0000 is not one.
+func TestParseIntakeNUL(t *testing.T) {
+	body := func(first string) []byte {
+		return []byte(`{"source":"other","source_ref":"crm-1","transaction":{"firstName":"` + first + `","lastName":"One","email":"m1@example.org"}}`)
+	}
+	for _, first := range []string{`Mem\u0000ber`, `\u0000`, `Mem\\\u0000ber`} {
+		if _, err := ParseIntake(Contact, "member-1", body(first), nulDefaults); !errors.Is(err, derrors.InvalidArgument) || !strings.Contains(err.Error(), "NUL") {
+			t.Errorf("firstName %s: got %v, want a field error naming the NUL", first, err)
+		}
+	}
+	if _, err := ParseIntake(Contact, "member-1", body(`Mem\\u0000ber`), nulDefaults); err != nil {
+		t.Errorf("a backslash and the text u0000: %v", err)
+	}
+}
+
+var nulDefaults = Defaults{TransactionSource: func(Source) string { return "other" }}

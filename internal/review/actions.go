@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"backstop/internal/audit"
 	"backstop/internal/derrors"
@@ -51,14 +52,19 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // CheckNow is "Check Virtuous now" on a needs-review record: the stuck
 // pass's lookup, made now. Found, the record is confirmed through the
 // inbound handler, with an audit row naming the person; not found, the
-// check itself is audited and the record stays where it is.
-func (s *Service) CheckNow(ctx context.Context, t *tenant.Tenant, id int64, actor string) (*CheckResult, error) {
+// check itself is audited and the record stays where it is. version is
+// the record version the person saw, as for every other action: a record
+// that changed since is left for them to look at again.
+func (s *Service) CheckNow(ctx context.Context, t *tenant.Tenant, id, version int64, actor string) (*CheckResult, error) {
 	rec, err := s.Store.Record(ctx, s.Store.DB(), t.ID, id)
 	if err != nil {
 		return nil, err
 	}
 	if rec.Status != record.NeedsReview {
 		return nil, &store.TransitionError{RecordID: id, Current: rec.Status, To: record.Confirmed}
+	}
+	if rec.Version != version {
+		return nil, &store.TransitionError{RecordID: id, Current: rec.Status, To: record.Confirmed, Version: rec.Version}
 	}
 	obj, found, err := s.lookup(ctx, t, rec.Kind, rec.ExtSource, rec.ExtID)
 	if err != nil {
@@ -97,20 +103,31 @@ func (s *Service) lookup(ctx context.Context, t *tenant.Tenant, kind record.Kind
 // Discard gives up on a needs-review or failed record, with the person's
 // reason in the audit trail. version is the record version they saw.
 func (s *Service) Discard(ctx context.Context, t *tenant.Tenant, id, version int64, reason, actor string) error {
-	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
-		return derrors.Invalid("reason", "say why the record is discarded; the reason goes into the audit trail")
-	case len(reason) > maxReason:
-		return derrors.Invalid("reason", "keep the reason under %d characters", maxReason)
+	reason, err := DiscardReason(reason)
+	if err != nil {
+		return err
 	}
-	_, err := s.Store.Transition(ctx, s.Store.DB(), store.Transition{
+	_, err = s.Store.Transition(ctx, s.Store.DB(), store.Transition{
 		TenantID: t.ID, RecordID: id, From: []record.Status{record.NeedsReview, record.Failed}, To: record.Discarded,
 		Version: version, At: s.Now().UTC(),
 		Audit: audit.Entry{Actor: actor, Action: "review.discarded", Category: audit.CatReview,
 			Details: audit.Details(map[string]string{"reason": reason})},
 	})
 	return err
+}
+
+// DiscardReason is a discard's reason as the audit trail keeps it, or what
+// is wrong with it. Its length is counted in characters, as the form's
+// maxlength counts them, not in bytes.
+func DiscardReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return "", derrors.Invalid("reason", "say why the record is discarded; the reason goes into the audit trail")
+	case utf8.RuneCountInString(reason) > maxReason:
+		return "", derrors.Invalid("reason", "keep the reason to %d characters", maxReason)
+	}
+	return reason, nil
 }
 
 // Retry sends a failed record again as it is.
