@@ -134,6 +134,7 @@ var actionLabels = map[string]string{
 	"reconcile.needs_review":   "Moved to needs review: Virtuous has not matched it",
 	"reconcile.applied":        "A Virtuous change was applied by reconciliation",
 	"confirmed.webhook":        "Confirmed by a Virtuous webhook",
+	"webhook.failed":           "A Virtuous webhook could not be applied",
 	"confirmed.reconciliation": "Confirmed by reconciliation (the webhook never came)",
 	"confirmed.lookup":         "Confirmed by a live lookup",
 	"confirmed.manual":         "Confirmed from the missing-record runbook",

@@ -58,7 +58,7 @@ func (a *App) NewWorkerClient(o WorkOptions) (*jobs.Client, error) {
 	f := a.clients(o.Tune)
 	river.AddWorker(workers, &submit.Worker{Store: a.Store, Now: a.Now, Log: a.Log, Escalate: eng.Escalate,
 		Clients: func(ctx context.Context, t *tenant.Tenant) (submit.Client, error) { return f.Client(ctx, t) }})
-	river.AddWorker(workers, &inbound.DrainWorker{Handler: eng.Inbound})
+	river.AddWorker(workers, &inbound.DrainWorker{Handler: eng.Inbound, Log: a.Log})
 	river.AddWorker(workers, &reconcile.PushWorker{Store: a.Store, Clients: f.Client, Now: a.Now})
 	river.AddWorker(workers, &reconcile.TickWorker{Store: a.Store, Jobs: ins, Now: a.Now})
 	river.AddWorker(workers, &reconcile.PassWorker{Engine: eng, Now: a.Now, Daily: a.DailyReport, MaxTime: o.PassTimeout})

@@ -43,6 +43,7 @@ func FromGift(g *virtuous.Gift) Object {
 		}
 		o.Values[FieldDesignations] = record.CanonDesignations(parts)
 	}
+	scrub(&o)
 	o.Data = feedData(o, map[string]any{"transaction_source": g.TransactionSource, "transaction_id": g.TransactionID,
 		"contact_id": g.ContactID, "contact_name": g.ContactName, "notes": g.Notes})
 	return o
@@ -76,6 +77,7 @@ func FromContact(c *virtuous.Contact) Object {
 	for i, k := range o.Keys {
 		refs[i] = map[string]string{"source": k.Source, "id": k.ID}
 	}
+	scrub(&o)
 	o.Data = feedData(o, map[string]any{"name": c.Name, "contact_type": c.ContactType, "references": refs,
 		"merged_into_contact_id": c.MergedIntoContactID})
 	return o
@@ -86,6 +88,11 @@ func FromContact(c *virtuous.Contact) Object {
 // the identifiers it joins on — not every property of the Virtuous object,
 // which would make a Query page of 1,000 gifts write megabytes to the feed.
 func feedData(o Object, ids map[string]any) json.RawMessage {
+	for k, v := range ids {
+		if s, ok := v.(string); ok {
+			ids[k] = noNUL(s)
+		}
+	}
 	ids["values"] = o.Values
 	ids["modified_at"] = o.ModifiedAt
 	b, _ := json.Marshal(ids)
@@ -105,3 +112,23 @@ const (
 	FieldPhone        = record.FieldPhone
 	FieldAddress      = record.FieldAddress
 )
+
+// scrub replaces NUL characters in what o will write to PostgreSQL, whose
+// text and jsonb cannot hold them: JSON allows "\u0000" in any string
+// Virtuous sends, and one such gift must neither fail a Query page nor
+// block the webhook queue.
+func scrub(o *Object) {
+	for i, k := range o.Keys {
+		o.Keys[i] = Key{noNUL(k.Source), noNUL(k.ID)}
+	}
+	for f, v := range o.Values {
+		o.Values[f] = noNUL(v)
+	}
+}
+
+func noNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}

@@ -3,6 +3,7 @@ package inbound
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -42,6 +43,8 @@ const drainBatch = 500
 type DrainWorker struct {
 	river.WorkerDefaults[DrainArgs]
 	Handler *Handler
+	// Log receives deliveries that could not be applied (default slog's).
+	Log *slog.Logger
 }
 
 // webhookVia: deliveries confirm records as the normal path, not a recovery.
@@ -85,6 +88,9 @@ func (w *DrainWorker) drain(ctx context.Context, tenantID int64) error {
 			}
 			return st.MarkEventsApplied(ctx, tx, ids, outcomes, w.Handler.Now())
 		})
+		if err != nil && store.IsDataError(err) {
+			n, err = w.drainOneByOne(ctx, tenantID)
+		}
 		if err != nil {
 			return fmt.Errorf("apply deliveries of tenant %d: %w", tenantID, err)
 		}
@@ -92,6 +98,71 @@ func (w *DrainWorker) drain(ctx context.Context, tenantID int64) error {
 			return nil
 		}
 	}
+}
+
+// drainOneByOne applies up to a batch of deliveries one per transaction,
+// after a batch was refused for its data: the delivery PostgreSQL cannot
+// take is marked failed — in the audit trail and the log, its body kept in
+// inbound_events — and the others are applied, so that one bad delivery
+// never holds up a tenant's queue. Errors that a retry may cure (a lost
+// connection, a deadlock) stop the drain instead, to be retried as a whole.
+func (w *DrainWorker) drainOneByOne(ctx context.Context, tenantID int64) (int, error) {
+	st := w.Handler.Store
+	for i := range drainBatch {
+		var ev *store.InboundEvent
+		err := st.InTx(ctx, func(tx *sqlx.Tx) error {
+			evs, err := st.UnappliedEvents(ctx, tx, tenantID, 1)
+			if err != nil || len(evs) == 0 {
+				return err
+			}
+			ev = evs[0]
+			outcomes, err := w.Handler.applyEvents(ctx, tx, tenantID, evs)
+			if err != nil {
+				return err
+			}
+			return st.MarkEventsApplied(ctx, tx, []int64{ev.ID}, outcomes, w.Handler.Now())
+		})
+		switch {
+		case err == nil && ev == nil:
+			return i, nil // nothing left
+		case err == nil:
+			continue
+		case !store.IsDataError(err):
+			return i, err
+		}
+		if err := w.markFailed(ctx, tenantID, ev, err); err != nil {
+			return i, err
+		}
+	}
+	return drainBatch, nil
+}
+
+// markFailed records that delivery ev could not be applied, once.
+func (w *DrainWorker) markFailed(ctx context.Context, tenantID int64, ev *store.InboundEvent, cause error) error {
+	st, now := w.Handler.Store, w.Handler.Now()
+	msg := cause.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	w.log().Error("webhook delivery could not be applied", slog.Int64("tenant", tenantID),
+		slog.Int64("event", ev.ID), slog.String("event_name", ev.Event), slog.Any("error", cause))
+	key := fmt.Sprintf("webhook.failed:%d", ev.ID)
+	return st.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := st.MarkEventsApplied(ctx, tx, []int64{ev.ID}, []string{"failed"}, now); err != nil {
+			return err
+		}
+		_, err := st.AppendAudit(ctx, tx, &audit.Entry{TenantID: tenantID, At: now, Actor: audit.ActorWebhook,
+			Action: "webhook.failed", Category: audit.CatWebhook, DedupeKey: &key,
+			Details: audit.Details(map[string]any{"event_id": ev.ID, "event": ev.Event, "virtuous_id": ev.VirtuousID, "error": msg})})
+		return err
+	})
+}
+
+func (w *DrainWorker) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.Default()
 }
 
 // applyEvents parses deliveries and applies them, gifts and contacts each as

@@ -129,6 +129,19 @@ var constraintMessages = map[string]string{
 	"reconciliation_runs_pass_check": "unknown pass",
 }
 
+// IsDataError reports whether PostgreSQL refused err's statement for the
+// data it carried (class 22, data exception, or 23, integrity constraint
+// violation): the same data will be refused again, unlike a lost
+// connection, a deadlock or a cancelled query, which are worth retrying.
+func IsDataError(err error) bool {
+	var pe *pq.Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+	class := pe.Code.Class()
+	return class == "22" || class == "23"
+}
+
 // IsUniqueViolation reports whether err is a duplicate of constraint.
 func IsUniqueViolation(err error, constraint string) bool {
 	var ce *constraintError
