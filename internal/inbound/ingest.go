@@ -129,7 +129,7 @@ func (g *Ingester) commit(batch []*ingestReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	created, err := g.Store.InsertInboundEvents(ctx, g.Store.DB(), uniq)
+	created, err := g.Store.InsertInboundEvents(ctx, uniq)
 	isNew := map[key]bool{}
 	for i, ev := range uniq {
 		if err == nil && created[i] {
