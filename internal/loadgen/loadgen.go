@@ -298,18 +298,36 @@ func (s *sender) drop() {
 }
 
 // makeEvent is a GiftCreate for gift n, or now and then a GiftUpdate of an
-// earlier gift, in the shape real receivers observe.
+// earlier gift, in the shape real receivers observe. It is built by
+// appending, not with fmt: it ran for every new event on the cores the
+// receiver needs (12% of the sender's CPU).
 func makeEvent(n int64, rng *rand.Rand) sent {
 	event, id := "GiftCreate", n
 	mod := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Second)
 	if n > 10 && rng.IntN(4) == 0 {
 		event, id = "GiftUpdate", 1+rng.Int64N(n-1)
 	}
-	ts := mod.Format("2006-01-02T15:04:05.000")
-	body := fmt.Sprintf(`{"event":%q,"gift":{"id":%d,"transactionSource":"Load","transactionId":"load-%d","contactId":%d,`+
-		`"contactName":"Load Donor %d","giftType":"Credit","giftDate":"2026-11-01T00:00:00","giftDateFormatted":"11/1/2026",`+
-		`"amount":%d.%02d,"currencyCode":"USD","exchangeRate":1.0,"createDateTimeUtc":%q,"modifiedDateTimeUtc":%q,`+
-		`"giftDesignations":[],"customFields":{"Receipt Status":"Pending"},"giftUrl":"/api/Gift/%d"}}`,
-		event, id, id, 100000+id%5000, id%5000, 5+id%500, id%100, ts, ts, id)
-	return sent{key: fmt.Sprintf("%s:%d:%s", event, id, mod.Format(time.RFC3339Nano)), body: []byte(body)}
+	ts := mod.AppendFormat(nil, "2006-01-02T15:04:05.000")
+	b := make([]byte, 0, 640)
+	b = append(b, `{"event":"`...)
+	b = append(b, event...)
+	b = append(b, `","gift":{"id":`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `,"transactionSource":"Load","transactionId":"load-`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `","contactId":`...)
+	b = strconv.AppendInt(b, 100000+id%5000, 10)
+	b = append(b, `,"contactName":"Load Donor `...)
+	b = strconv.AppendInt(b, id%5000, 10)
+	b = append(b, `","giftType":"Credit","giftDate":"2026-11-01T00:00:00","giftDateFormatted":"11/1/2026","amount":`...)
+	b = strconv.AppendInt(b, 5+id%500, 10)
+	b = append(b, '.', byte('0'+id%100/10), byte('0'+id%10))
+	b = append(b, `,"currencyCode":"USD","exchangeRate":1.0,"createDateTimeUtc":"`...)
+	b = append(b, ts...)
+	b = append(b, `","modifiedDateTimeUtc":"`...)
+	b = append(b, ts...)
+	b = append(b, `","giftDesignations":[],"customFields":{"Receipt Status":"Pending"},"giftUrl":"/api/Gift/`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `"}}`...)
+	return sent{key: event + ":" + strconv.FormatInt(id, 10) + ":" + mod.Format(time.RFC3339Nano), body: b}
 }
