@@ -19,7 +19,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile := startCPUProfile(os.Getenv)
 	err := run(ctx, os.Args[1:], &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv})
+	stopProfile()
 	if err != nil {
 		if !errors.Is(err, errUsageShown) {
 			fmt.Fprintln(os.Stderr, "backstop:", message(err))

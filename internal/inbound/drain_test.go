@@ -19,7 +19,7 @@ func storeDeliveries(t *testing.T, s *store.Store, tn *tenant.Tenant, bodies ...
 		es[i] = &store.InboundEvent{TenantID: tn.ID, DedupeKey: fmt.Sprintf("test:%d", i), Event: "GiftCreate", ObjectKind: "gift",
 			Body: []byte(b), ReceivedAt: fixed}
 	}
-	if _, err := s.InsertInboundEvents(context.Background(), s.DB(), es); err != nil {
+	if _, err := s.InsertInboundEvents(context.Background(), es); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -21,7 +21,12 @@ import (
 type Ingester struct {
 	Store *store.Store
 	// MaxBatch bounds a batch (default 256); Writers is how many batches may
-	// be in flight at once (default 4).
+	// be in flight at once (default 1). One batch in flight is what makes
+	// the next one grow: with four, a delivery nearly always found a writer
+	// idle and was committed alone (under 8 senders 1.2 deliveries per
+	// transaction, 16 senders 1.9); with one, 3.1 and 5.3, and a delivery
+	// waits for at most the commit in flight and its own. Each transaction
+	// saved is a round trip, a commit and PostgreSQL's per-statement work.
 	MaxBatch, Writers int
 
 	once   sync.Once
@@ -68,7 +73,7 @@ func (g *Ingester) start() {
 		g.MaxBatch = 256
 	}
 	if g.Writers <= 0 {
-		g.Writers = 4
+		g.Writers = 1
 	}
 	g.reqs = make(chan *ingestReq, g.MaxBatch)
 	g.closed = make(chan struct{})
@@ -129,7 +134,7 @@ func (g *Ingester) commit(batch []*ingestReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	created, err := g.Store.InsertInboundEvents(ctx, g.Store.DB(), uniq)
+	created, err := g.Store.InsertInboundEvents(ctx, uniq)
 	isNew := map[key]bool{}
 	for i, ev := range uniq {
 		if err == nil && created[i] {

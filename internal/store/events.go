@@ -24,10 +24,18 @@ type InboundEvent struct {
 	Outcome    string     `db:"outcome"`
 }
 
-// InsertInboundEvents stores a batch of deliveries in one statement and
-// returns, for each, whether it was new (false: its dedupe key was stored
-// before). Keys must be distinct within the batch.
-func (s *Store) InsertInboundEvents(ctx context.Context, q Querier, es []*InboundEvent) (_ []bool, err error) {
+// insertEvents is the ingest statement, prepared (see Store.prepared):
+// at one delivery per webhook it runs thousands of times a second.
+const insertEvents = `
+		INSERT INTO inbound_events (tenant_id, dedupe_key, event, object_kind, virtuous_id, modified_at, body, received_at)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::bytea[], $8::timestamptz[])
+		ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+		RETURNING id, tenant_id, dedupe_key`
+
+// InsertInboundEvents stores a batch of deliveries in one statement, in a
+// transaction of its own, and returns, for each, whether it was new (false:
+// its dedupe key was stored before). Keys must be distinct within the batch.
+func (s *Store) InsertInboundEvents(ctx context.Context, es []*InboundEvent) (_ []bool, err error) {
 	defer derrors.Wrap(&err, "Store.InsertInboundEvents(ctx, %d)", len(es))
 	n := len(es)
 	tids, vids := make([]int64, n), make([]*int64, n)
@@ -42,11 +50,11 @@ func (s *Store) InsertInboundEvents(ctx context.Context, q Querier, es []*Inboun
 		TenantID int64  `db:"tenant_id"`
 		Key      string `db:"dedupe_key"`
 	}
-	err = q.SelectContext(ctx, &created, `
-		INSERT INTO inbound_events (tenant_id, dedupe_key, event, object_kind, virtuous_id, modified_at, body, received_at)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::bytea[], $8::timestamptz[])
-		ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-		RETURNING id, tenant_id, dedupe_key`,
+	st, err := s.prepared(ctx, insertEvents)
+	if err != nil {
+		return nil, err
+	}
+	err = st.SelectContext(ctx, &created,
 		pq.Array(tids), pq.Array(keys), pq.Array(events), pq.Array(kinds), int64PtrArray(vids), timePtrArray(mods),
 		pq.ByteaArray(bodies), pq.Array(recv))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,6 +22,12 @@ import (
 // Store is Backstop's database.
 type Store struct {
 	db *sqlx.DB
+
+	// stmts are the statements prepared once for the pool, by SQL text:
+	// only those of hot paths (webhook ingest), where parsing and planning
+	// cost more than executing.
+	stmtMu sync.Mutex
+	stmts  map[string]*sqlx.Stmt
 }
 
 // Open connects to url and checks the connection.
@@ -48,8 +55,16 @@ func New(db *sqlx.DB) *Store { return &Store{db: db} }
 // DB is the pool, for River's driver and the session store, which must share it.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the pool.
+func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -59,6 +74,30 @@ type Querier interface {
 	sqlx.ExtContext
 	GetContext(ctx context.Context, dest any, query string, args ...any) error
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// prepared returns query prepared on the pool. database/sql prepares it
+// again on each connection the first time that connection runs it, so a
+// reconnect after an outage needs nothing here; a failed prepare is not
+// kept, and the next call tries again. An executed prepared statement costs
+// one round trip (Bind, Execute) and no parsing or planning, where an
+// unprepared one with arguments costs two (lib/pq's Parse and Describe,
+// then Bind and Execute) and a plan each time.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sqlx.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // InTx runs fn in a transaction, committing when it returns nil.

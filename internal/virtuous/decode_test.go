@@ -2,6 +2,7 @@ package virtuous
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,8 @@ func TestTimeLayouts(t *testing.T) {
 		{`null`, time.Time{}},
 		{`""`, time.Time{}},
 		{`"  "`, time.Time{}},
+		{`"2023-12-08T16:56:52\u005a"`, time.Date(2023, 12, 8, 16, 56, 52, 0, time.UTC)}, // an escaped Z
+		{`"\t2023-12-07 "`, time.Date(2023, 12, 7, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
 		var got Time
@@ -151,6 +154,35 @@ func TestTimeLayouts(t *testing.T) {
 		var got Time
 		if err := json.Unmarshal([]byte(bad), &got); err == nil {
 			t.Errorf("%s: got %v, want an error", bad, got.Time)
+		}
+	}
+}
+
+// TestParseTimeSkipsOnlyWhatCannotMatch: ParseTime skips the zoned layouts
+// for a value without a zone; its answer must be the one trying every
+// layout in order would give.
+func TestParseTimeSkipsOnlyWhatCannotMatch(t *testing.T) {
+	t.Parallel()
+	every := func(s string) (time.Time, bool) {
+		s = strings.TrimSpace(s)
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t, true
+			}
+		}
+		return time.Time{}, false
+	}
+	for _, s := range []string{
+		"2023-12-07T16:10:47", "2023-12-07T16:10:47.0170", "2023-12-08T16:56:52Z", "2023-12-08T16:56:52z",
+		"2023-12-08T16:56:52.6126031Z", "2023-12-08T11:56:52.61-05:00", "2023-12-08T17:56:52+0100",
+		"2023-12-08T17:56:52-0100", "2023-12-08 16:56:52", "2023-12-08 16:56:52+01:00", "2023-12-07",
+		"12/7/2023", " 2023-12-07T16:10:47 ", "2023-12-07T16:10", "2023-12-07T16:10:47.", "2023-12-07X16:10:47",
+		"20231207T161047", "2023-12-07T16:10:47 UTC", "yesterday", "",
+	} {
+		want, wantOK := every(s)
+		got, err := ParseTime(s)
+		if (err == nil) != wantOK || !got.Equal(want) || got.Location().String() != want.Location().String() {
+			t.Errorf("ParseTime(%q) = %v, %v; trying every layout gives %v, %t", s, got, err, want, wantOK)
 		}
 	}
 }

@@ -1,10 +1,12 @@
 package virtuous
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -260,7 +262,92 @@ func FuzzParseWebhook(f *testing.F) {
 		if err != nil || again.DedupeKey() != e.DedupeKey() {
 			t.Fatalf("re-parsing Raw: got %v key %q, want key %q", err, again.DedupeKey(), e.DedupeKey())
 		}
+		// The one-pass decode must agree with decoding object by object
+		// (except where a key repeats: see ParseWebhook).
+		if repeatsKey(body) {
+			return
+		}
+		slow, err := parseWebhookSlowly(body)
+		if err != nil {
+			t.Fatalf("one pass parsed it, object by object: %v", err)
+		}
+		if d := cmp.Diff(slow, e, timeEq); d != "" {
+			t.Fatalf("one pass and object by object differ (-slow +fast):\n%s", d)
+		}
 	})
+}
+
+// repeatsKey reports whether any object in the JSON document b has a key
+// twice.
+func repeatsKey(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next token in an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				stack[len(stack)-1].key = true
+			}
+			continue
+		}
+		if top != nil && top.object && top.key {
+			k := tok.(string)
+			if top.keys[k] {
+				return true
+			}
+			top.keys[k], top.key = true, false
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, &frame{object: d == '{', keys: map[string]bool{}, key: d == '{'})
+			continue
+		}
+		if top != nil && top.object {
+			top.key = true
+		}
+	}
+}
+
+func TestRepeatsKey(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{
+		`{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}`: false,
+		`{"a":1,"a":2}`:                  true,
+		`{"a":{"x":1,"y":[1,{}],"x":2}}`: true,
+		`[{"a":1},{"a":1,"b":2,"a":3}]`:  true,
+		`"x"`:                            false,
+	} {
+		if got := repeatsKey([]byte(in)); got != want {
+			t.Errorf("repeatsKey(%s) = %t, want %t", in, got, want)
+		}
+	}
+}
+
+// BenchmarkParseWebhook: one GiftCreate as the load generator sends it.
+func BenchmarkParseWebhook(b *testing.B) {
+	body := []byte(`{"event":"GiftCreate","gift":{"id":12345,"transactionSource":"Load","transactionId":"load-12345","contactId":102345,` +
+		`"contactName":"Load Donor 2345","giftType":"Credit","giftDate":"2026-11-01T00:00:00","giftDateFormatted":"11/1/2026",` +
+		`"amount":350.45,"currencyCode":"USD","exchangeRate":1.0,"createDateTimeUtc":"2026-11-01T03:25:45.000","modifiedDateTimeUtc":"2026-11-01T03:25:45.000",` +
+		`"giftDesignations":[],"customFields":{"Receipt Status":"Pending"},"giftUrl":"/api/Gift/12345"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseWebhook(body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func FuzzVerifySignature(f *testing.F) {
