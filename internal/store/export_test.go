@@ -2,10 +2,12 @@ package store
 
 // The report and audit queries, for the EXPLAIN checks of the benchmarks.
 const (
-	QueueStateQuery    = queueStateQuery
-	ConfirmationsQuery = confirmationsQuery
-	AuditRowsQuery     = auditRowsQuery
-	AuditExportCursor  = auditExportCursor
+	QueueStateQuery     = queueStateQuery
+	ConfirmationsQuery  = confirmationsQuery
+	AuditRowsQuery      = auditRowsQuery
+	AuditExportCursor   = auditExportCursor
+	LockRecordsFor      = lockRecordsFor
+	LockGiftsOfContacts = lockGiftsOfContacts
 )
 
 // AuditExportSettings are the SET LOCAL statements the export runs under.

@@ -78,38 +78,69 @@ func (c *Client) QueryContacts(ctx context.Context, q Query, skip, take int) (*P
 // EachGiftPage pages through QueryGifts from skip until the reported total
 // is reached, calling fn with every page and the skip it was fetched at, so
 // that a caller can persist progress and resume there. It stops at the first
-// error, fn's included, and returns it.
+// error, fn's included, and returns it. While fn works on a page the next
+// one is already being fetched (see eachPage).
 func (c *Client) EachGiftPage(ctx context.Context, q Query, skip, take int, fn func(p *Page[Gift], skip int) error) error {
-	return eachPage(ctx, skip, take, func(skip int) (*Page[Gift], error) { return c.QueryGifts(ctx, q, skip, take) }, fn)
+	return eachPage(ctx, skip, take, func(ctx context.Context, skip int) (*Page[Gift], error) { return c.QueryGifts(ctx, q, skip, take) }, fn)
 }
 
 // EachContactPage is EachGiftPage for QueryContacts.
 func (c *Client) EachContactPage(ctx context.Context, q Query, skip, take int, fn func(p *Page[Contact], skip int) error) error {
-	return eachPage(ctx, skip, take, func(skip int) (*Page[Contact], error) { return c.QueryContacts(ctx, q, skip, take) }, fn)
+	return eachPage(ctx, skip, take, func(ctx context.Context, skip int) (*Page[Contact], error) {
+		return c.QueryContacts(ctx, q, skip, take)
+	}, fn)
 }
 
 // eachPage advances by the number of items actually returned (not by take),
 // so a short page never skips records, and stops on an empty page even if
 // the total claims more, so a total that shrinks under it cannot loop.
-func eachPage[T any](ctx context.Context, skip, take int, fetch func(skip int) (*Page[T], error), fn func(*Page[T], int) error) error {
+//
+// It fetches one page ahead: the next page's skip is known as soon as a page
+// arrives, and a pass spends its time in two halves that need not wait for
+// each other, Virtuous serving and the client decoding a page, then
+// PostgreSQL applying it. One page ahead, never more, so memory stays at two
+// pages, calls are made in order, and an fn that fails has cost at most the
+// one call in flight, which is cancelled and waited for before returning.
+func eachPage[T any](ctx context.Context, skip, take int, fetch func(ctx context.Context, skip int) (*Page[T], error), fn func(*Page[T], int) error) error {
 	if err := checkPage(skip, take); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		p   *Page[T]
+		err error
+	}
+	start := func(skip int) <-chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			p, err := fetch(ctx, skip)
+			ch <- fetched{p, err}
+		}()
+		return ch
+	}
+	next := start(skip)
 	for {
-		p, err := fetch(skip)
-		if err != nil {
+		f := <-next
+		if f.err != nil {
+			return f.err
+		}
+		more := len(f.p.List) > 0 && skip+len(f.p.List) < f.p.Total
+		if more {
+			next = start(skip + len(f.p.List))
+		}
+		err := fn(f.p, skip)
+		if err == nil && more {
+			err = ctx.Err()
+		}
+		if err != nil || !more {
+			if more {
+				cancel()
+				<-next
+			}
 			return err
 		}
-		if err := fn(p, skip); err != nil {
-			return err
-		}
-		skip += len(p.List)
-		if len(p.List) == 0 || skip >= p.Total {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		skip += len(f.p.List)
 	}
 }
 

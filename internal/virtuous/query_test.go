@@ -206,3 +206,50 @@ func TestQueryHelpers(t *testing.T) {
 		t.Errorf("got %s, want empty lists rather than null", nilConds)
 	}
 }
+
+// TestEachPageFetchesAheadWhileFnWorks: the next page is requested while
+// fn still works on the one before, and a page fn refuses stops the walk
+// with the request in flight cancelled and finished (goleak checks that
+// nothing is left running).
+func TestEachPageFetchesAheadWhileFnWorks(t *testing.T) {
+	t.Parallel()
+	c, rec := pagingServer(t, 3000, 1000, 0)
+	refused := errors.New("refused")
+	var inFn []int
+	err := c.EachGiftPage(testCtx(t), Query{}, 0, 1000, func(p *Page[Gift], skip int) error {
+		// Wait until the next page has been asked for, or give up.
+		for deadline := time.Now().Add(5 * time.Second); rec.count() < skip/1000+2 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		inFn = append(inFn, rec.count())
+		if skip == 1000 {
+			return refused
+		}
+		return nil
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("got %v, want fn's error", err)
+	}
+	// On page 1 the second request had been made; on page 2, the third.
+	if d := cmp.Diff([]int{2, 3}, inFn); d != "" {
+		t.Errorf("requests made while fn worked on each page (-want +got):\n%s", d)
+	}
+	if got := rec.count(); got != 3 {
+		t.Errorf("got %d requests, want 3: one page ahead, never more", got)
+	}
+}
+
+// TestEachPageStopsAtTheLastPage: no request is made past the total.
+func TestEachPageStopsAtTheLastPage(t *testing.T) {
+	t.Parallel()
+	c, rec := pagingServer(t, 2000, 1000, 0)
+	var pages int
+	err := c.EachGiftPage(testCtx(t), Query{}, 0, 1000, func(p *Page[Gift], skip int) error {
+		pages++
+		time.Sleep(20 * time.Millisecond) // time for a stray request to show
+		return nil
+	})
+	if err != nil || pages != 2 || rec.count() != 2 {
+		t.Errorf("got %d pages in %d requests (%v), want 2 in 2", pages, rec.count(), err)
+	}
+}
