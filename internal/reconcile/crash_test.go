@@ -132,9 +132,10 @@ func (b *cancelOnClose) Close() error {
 // Every one of the 20 interruptions lands on unfinished work: before each,
 // 30 more gifts are submitted whose webhooks are lost, and the run is
 // cancelled at a request before the last one it needs (the missed pass's
-// first or second, ten objects to a page, so it finishes at most two of
-// the three gift pages each round adds; any stuck lookup but the last);
-// a run that is not cancelled mid-way fails the test.
+// first to third, ten objects to a page: it fetches a page ahead, so a
+// cancel at request k lands while page k−1 is applied, and a run finishes
+// at most one of the three gift pages each round adds; any stuck lookup
+// but the last); a run that is not cancelled mid-way fails the test.
 func TestPassCancelledAtRandomPoints(t *testing.T) {
 	t.Parallel()
 	for _, pass := range []reconcile.Pass{reconcile.Missed, reconcile.Stuck} {
@@ -149,11 +150,15 @@ func TestPassCancelledAtRandomPoints(t *testing.T) {
 			})
 			eng.Log = e.App.Log
 			eng.Page = 10
+			// Each page in three transactions, so that interruptions also
+			// land between one part's commit and the next (the page is then
+			// applied again, and must change nothing twice).
+			eng.ApplyParts = 3
 			const rounds, perRound = 20, 30
 			for i := range rounds {
 				reseed(t, e, i*perRound, perRound)
 				left := e.Statuses()[record.Submitted]
-				at := 1 + rng.IntN(2)
+				at := 1 + rng.IntN(3)
 				if pass == reconcile.Stuck {
 					at = 1 + rng.IntN(left-1) // one lookup per record left
 				}

@@ -60,6 +60,10 @@ type Engine struct {
 	Page int
 	// LookupConcurrency bounds parallel per-record lookups (default 4).
 	LookupConcurrency int
+	// ApplyParts is how many transactions apply one Query page at once
+	// (see applyPage). Zero is the default: 2 for a page of 200 objects or
+	// more, else 1.
+	ApplyParts int
 }
 
 // ErrBusy: another run of this tenant's pass holds the lock.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/errgroup"
 
 	"backstop/internal/audit"
 	"backstop/internal/inbound"
@@ -15,8 +16,10 @@ import (
 )
 
 // missedResume is where an unfinished missed pass stands: the window it was
-// reading and how far it got. It is saved in the same transaction as each
-// page's results, so a restart neither skips nor re-counts a page.
+// reading and how far it got. It is saved once each page's results have
+// committed, so a restart never skips a page; it may apply again a page
+// whose results committed just before a crash, which changes and counts
+// nothing (see applyPage).
 type missedResume struct {
 	Since       string    `json:"since,omitempty"` // YYYY-MM-DD: Last Modified Date has no time of day
 	StartedAt   time.Time `json:"started_at"`      // becomes the watermark when the pass completes
@@ -91,24 +94,71 @@ func (e *Engine) missed(ctx context.Context, r *run) error {
 	return e.Store.SavePassState(ctx, e.Store.DB(), r.t.ID, string(Missed), &store.PassState{Watermark: &wm, Resume: json.RawMessage("{}")})
 }
 
-// applyPage applies one page and saves the resume point in one transaction;
-// the run's counts move only once it commits.
+// applyPage applies one page in up to applyParts transactions at once,
+// then saves the resume point; the run's counts move only once all have
+// committed. One PostgreSQL backend applying a whole page was the pass's
+// limit (index upkeep for each confirmed record), and two backends applying
+// halves of it went 1.25–1.5 times as fast here.
+//
+// The parts split the page by Virtuous id, so they never touch the same
+// changes-feed or contact-cache row. Two objects of different parts that
+// belong to one record (rare: a merged contact, a gift re-imported under a
+// new id) meet at that record's row lock; each part takes its record locks
+// in one statement in id order and waits for nothing outside PostgreSQL
+// while holding them, so one part simply waits for the other to commit.
+//
+// A part that fails leaves the others committed and the resume point where
+// it was: the page is applied again next time, and the handler's
+// idempotence (versions not newer are ignored, a record is confirmed once,
+// audit outcomes are keyed) makes that second application change nothing.
 func (e *Engine) applyPage(ctx context.Context, r *run, kind record.Kind, objs []inbound.Object, via inbound.Via, save func(*sqlx.Tx) error) error {
-	var res inbound.Result
-	err := e.Store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if res, err = e.Inbound.ApplyTx(ctx, tx, r.t.ID, kind, objs, via); err != nil {
-			return err
-		}
-		return save(tx)
-	})
-	if err != nil {
+	parts := splitByID(objs, e.applyParts(len(objs)))
+	res := make([]inbound.Result, len(parts))
+	var g errgroup.Group
+	for i, part := range parts {
+		g.Go(func() error {
+			return e.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+				var err error
+				res[i], err = e.Inbound.ApplyTx(ctx, tx, r.t.ID, kind, part, via)
+				return err
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := e.Store.InTx(ctx, save); err != nil {
 		return err
 	}
 	r.Examined += len(objs)
-	r.Recovered += len(res.Confirmed)
-	r.Applied += res.Applied()
+	for _, x := range res {
+		r.Recovered += len(x.Confirmed)
+		r.Applied += x.Applied()
+	}
 	return nil
+}
+
+// minPart is the smallest part worth a transaction of its own, by default.
+const minPart = 100
+
+// splitByID deals objs into at most n parts by Virtuous id.
+func splitByID(objs []inbound.Object, n int) [][]inbound.Object {
+	n = max(1, min(n, len(objs)))
+	parts := make([][]inbound.Object, n)
+	for _, o := range objs {
+		i := int(uint64(o.VirtuousID) % uint64(n))
+		parts[i] = append(parts[i], o)
+	}
+	return parts
+}
+
+// applyParts is ApplyParts, or by default 2 for a page of at least
+// 2 × minPart objects and 1 for a shorter one.
+func (e *Engine) applyParts(objs int) int {
+	if e.ApplyParts > 0 {
+		return e.ApplyParts
+	}
+	return max(1, min(2, objs/minPart))
 }
 
 func (e *Engine) page() int {
