@@ -10,6 +10,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"backstop/internal/jsonscan"
 )
 
 // Currencies whose minor unit is not the usual two digits (ISO 4217).
@@ -137,10 +139,19 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 		*d = ""
 		return nil
 	}
+	// A number, or a string without escapes, is read without a decoder:
+	// every gift has two amounts.
+	if jsonscan.IsNumber(b) {
+		*d = Decimal(b) // what json.Number holds
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		plain, ok := jsonscan.PlainString(b)
+		s := string(plain)
+		if !ok {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
 		}
 		*d = Decimal(strings.TrimSpace(strings.TrimPrefix(s, "$")))
 		return nil

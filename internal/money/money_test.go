@@ -2,6 +2,8 @@ package money
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -73,6 +75,38 @@ func TestDecimalJSON(t *testing.T) {
 	}
 	if n, _ := v.B.Minor("USD"); n != 199999 {
 		t.Errorf("got %d, want 199999", n)
+	}
+}
+
+// The reads without a decoder agree with encoding/json's: a number's
+// literal, a string's contents without "$" and space, null as "".
+func TestDecimalUnmarshalAgrees(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`10.5`, `-0`, `1e3`, ` 7 `, `"$ 12.50 "`, `"a\u00e9"`, `"\n5"`, `null`, `"é"`, "\"\xff\""} {
+		var got Decimal
+		if err := got.UnmarshalJSON([]byte(in)); err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		var want string
+		if in != `null` {
+			var v any
+			dec := json.NewDecoder(strings.NewReader(in))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("%s: %v", in, err)
+			}
+			want = strings.TrimSpace(strings.TrimPrefix(fmt.Sprint(v), "$"))
+		}
+		if string(got) != want {
+			t.Errorf("%s: got %q, want %q", in, got, want)
+		}
+	}
+	for _, in := range []string{`01`, `1.`, `{}`, `true`, `"open`} {
+		var d Decimal
+		if d.UnmarshalJSON([]byte(in)) == nil {
+			t.Errorf("%s: got %q, want an error", in, d)
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+
+	"backstop/internal/jsonscan"
 )
 
 // CustomFields are a record's custom field values by name. Virtuous writes
@@ -23,6 +25,10 @@ func (c *CustomFields) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*c = nil
 	case b[0] == '{':
+		if out, ok := customFieldsObject(b); ok {
+			*c = out
+			return nil
+		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(b, &m); err != nil {
 			return err
@@ -48,6 +54,22 @@ func (c *CustomFields) UnmarshalJSON(b []byte) error {
 		*c = nil
 	}
 	return nil
+}
+
+// customFieldsObject reads an object map whose keys have no escapes
+// without encoding/json, as the map[string]json.RawMessage above would
+// read it (a repeated key: the last value); !ok for any other.
+func customFieldsObject(b []byte) (CustomFields, bool) {
+	s := jsonscan.New(b)
+	out := CustomFields{}
+	ok := s.Object(func(key []byte) bool {
+		v, ok := s.Value()
+		if ok {
+			out[string(key)] = jsonText(v)
+		}
+		return ok
+	})
+	return out, ok && s.End()
 }
 
 // customFieldItem reads one array item; items that are not objects with a
@@ -80,6 +102,9 @@ func jsonText(raw json.RawMessage) string {
 		return ""
 	}
 	if raw[0] == '"' {
+		if s, ok := jsonscan.PlainString(raw); ok {
+			return string(s)
+		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
 			return s

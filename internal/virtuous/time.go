@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"backstop/internal/jsonscan"
 )
 
 // Time is a Virtuous timestamp. The API writes the same field with and
@@ -55,7 +57,10 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		t.Time = time.Time{}
 		return nil
 	}
-	s, ok := plainString(b)
+	// A Query page holds thousands of timestamps: most are read without
+	// a decoder.
+	plain, ok := jsonscan.PlainString(b)
+	s := string(plain)
 	if !ok {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return fmt.Errorf("virtuous: timestamp %.40s is not a string", b)
@@ -71,22 +76,6 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	t.Time = parsed
 	return nil
-}
-
-// plainString reads a JSON string with no escapes and no control
-// characters, which is its bytes between the quotes, without a decoder:
-// a Query page holds thousands of timestamps.
-func plainString(b []byte) (string, bool) {
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return "", false
-	}
-	in := b[1 : len(b)-1]
-	for _, c := range in {
-		if c < 0x20 || c == '"' || c == '\\' {
-			return "", false
-		}
-	}
-	return string(in), true
 }
 
 // MarshalJSON writes RFC 3339 in UTC with as many fractional digits as
