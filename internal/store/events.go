@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -37,44 +39,78 @@ const insertEvents = `
 // its dedupe key was stored before). Keys must be distinct within the batch.
 func (s *Store) InsertInboundEvents(ctx context.Context, es []*InboundEvent) (_ []bool, err error) {
 	defer derrors.Wrap(&err, "Store.InsertInboundEvents(ctx, %d)", len(es))
-	n := len(es)
-	tids, vids := make([]int64, n), make([]*int64, n)
-	keys, events, kinds, bodies := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
-	mods, recv := make([]*time.Time, n), make([]time.Time, n)
-	for i, e := range es {
-		tids[i], vids[i], keys[i], events[i], kinds[i] = e.TenantID, e.VirtuousID, e.DedupeKey, e.Event, e.ObjectKind
-		bodies[i], mods[i], recv[i] = e.Body, e.ModifiedAt, e.ReceivedAt.UTC()
-	}
-	var created []struct {
-		ID       int64  `db:"id"`
-		TenantID int64  `db:"tenant_id"`
-		Key      string `db:"dedupe_key"`
-	}
 	st, err := s.prepared(ctx, insertEvents)
 	if err != nil {
 		return nil, err
 	}
-	err = st.SelectContext(ctx, &created,
-		pq.Array(tids), pq.Array(keys), pq.Array(events), pq.Array(kinds), int64PtrArray(vids), timePtrArray(mods),
-		pq.ByteaArray(bodies), pq.Array(recv))
+	l := literalsPool.Get().(*literals)
+	rows, err := st.QueryContext(ctx, inboundEventArrays(l, es)...)
+	// lib/pq has copied the arrays into its message once the query is
+	// sent. A buffer grown by a batch of large bodies is left to the GC.
+	if cap(l.b) <= 1<<20 {
+		literalsPool.Put(l)
+	}
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	type k struct {
 		t int64
 		s string
 	}
-	ids := make(map[k]int64, len(created))
-	for _, c := range created {
-		ids[k{c.TenantID, c.Key}] = c.ID
-	}
-	out := make([]bool, n)
+	index := make(map[k]int, len(es))
 	for i, e := range es {
-		if id, ok := ids[k{e.TenantID, e.DedupeKey}]; ok {
-			e.ID, out[i] = id, true
+		index[k{e.TenantID, e.DedupeKey}] = i
+	}
+	out := make([]bool, len(es))
+	for rows.Next() {
+		var c k
+		var id int64
+		if err := rows.Scan(&id, &c.t, &c.s); err != nil {
+			return nil, err
+		}
+		if i, ok := index[c]; ok {
+			es[i].ID, out[i] = id, true
 		}
 	}
-	return out, nil
+	return out, rows.Err()
+}
+
+// literalsPool keeps the buffers of the ingest statement's arguments,
+// which would otherwise be a batch's largest allocation.
+var literalsPool = sync.Pool{New: func() any { return new(literals) }}
+
+// inboundEventArrays are insertEvents' arguments, one array per column,
+// written to l.
+func inboundEventArrays(l *literals, es []*InboundEvent) []any {
+	size := 128
+	for _, e := range es {
+		size += 2*len(e.Body) + 2*len(e.DedupeKey) + len(e.Event) + len(e.ObjectKind) + 160
+	}
+	l.b = slices.Grow(l.b[:0], size)
+	n := len(es)
+	return []any{
+		l.array(n, func(i int) { l.int(es[i].TenantID) }),
+		l.array(n, func(i int) { l.text(es[i].DedupeKey) }),
+		l.array(n, func(i int) { l.text(es[i].Event) }),
+		l.array(n, func(i int) { l.text(es[i].ObjectKind) }),
+		l.array(n, func(i int) {
+			if v := es[i].VirtuousID; v != nil {
+				l.int(*v)
+			} else {
+				l.null()
+			}
+		}),
+		l.array(n, func(i int) {
+			if t := es[i].ModifiedAt; t != nil {
+				l.time(*t)
+			} else {
+				l.null()
+			}
+		}),
+		l.array(n, func(i int) { l.bytea(es[i].Body) }),
+		l.array(n, func(i int) { l.time(es[i].ReceivedAt) }),
+	}
 }
 
 // UnappliedEvents locks up to limit of a tenant's stored deliveries not yet
