@@ -60,6 +60,16 @@ func apiError(status int, msg string) error {
 
 // readBody reads at most maxBody bytes; more is a 413.
 func readBody(c echo.Context) ([]byte, error) {
+	if n := c.Request().ContentLength; n > 0 && n <= maxBody {
+		// A declared length is read into one buffer of that size, where
+		// io.ReadAll grew one by doubling; net/http's reader ends the body
+		// there (and a shorter one is an error either way).
+		b := make([]byte, n)
+		if _, err := io.ReadFull(c.Request().Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

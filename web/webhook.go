@@ -42,7 +42,7 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.secret != "" && !virtuous.VerifySignature(h.secret, body, c.Request().Header.Get(t.SignatureHeader)) {
+	if h.secret != "" && !h.verifier.Verify(body, c.Request().Header.Get(t.SignatureHeader)) {
 		return apiError(http.StatusUnauthorized, "bad or missing signature in "+t.SignatureHeader)
 	}
 	// The whole object is decoded now, not only its id and version: a
@@ -99,6 +99,7 @@ type hookCache struct {
 type hookEntry struct {
 	t             *tenant.Tenant
 	token, secret string
+	verifier      *virtuous.Verifier // for secret
 	until         time.Time
 }
 
@@ -123,6 +124,7 @@ func (c *hookCache) get(ctx context.Context, slug string) (hookEntry, error) {
 		if e.secret, err = c.box.Open(t.WebhookSecretEnc); err != nil {
 			return hookEntry{}, err
 		}
+		e.verifier = virtuous.NewVerifier(e.secret)
 	}
 	c.mu.Lock()
 	if c.m == nil {

@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -272,28 +274,66 @@ func mac(secret string, body []byte) []byte {
 // comparison is constant-time. An empty secret verifies nothing: a tenant
 // without one must decide explicitly to accept unsigned deliveries.
 func VerifySignature(secret string, body []byte, got string) bool {
+	got, ok := trimSignature(got)
+	return ok && secret != "" && signatureMatches(got, mac(secret, body))
+}
+
+// Verifier is VerifySignature for one secret, reusing its HMAC states: a
+// new one per delivery cost its allocations and the hashing of the key.
+type Verifier struct {
+	secret string
+	macs   sync.Pool
+}
+
+// NewVerifier returns a Verifier for secret.
+func NewVerifier(secret string) *Verifier {
+	v := &Verifier{secret: secret}
+	v.macs.New = func() any { return hmac.New(sha256.New, []byte(secret)) }
+	return v
+}
+
+// Verify is VerifySignature(secret, body, got).
+func (v *Verifier) Verify(body []byte, got string) bool {
+	got, ok := trimSignature(got)
+	if !ok || v.secret == "" {
+		return false
+	}
+	m := v.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(body)
+	var sum [sha256.Size]byte
+	ok = signatureMatches(got, m.Sum(sum[:0]))
+	v.macs.Put(m)
+	return ok
+}
+
+func trimSignature(got string) (string, bool) {
 	got = strings.TrimSpace(got)
 	if len(got) >= 7 && strings.EqualFold(got[:7], "sha256=") {
 		got = got[7:]
 	}
-	if secret == "" || got == "" {
-		return false
-	}
-	want := mac(secret, body)
-	ok := false
-	for _, dec := range decoders {
-		if b, err := dec(got); err == nil && len(b) == len(want) {
-			// No early exit: every candidate is compared, whatever matched.
-			ok = hmac.Equal(b, want) || ok
-		}
-	}
-	return ok
+	return got, got != ""
 }
 
-var decoders = []func(string) ([]byte, error){
-	base64.StdEncoding.DecodeString,
-	base64.RawStdEncoding.DecodeString,
-	base64.URLEncoding.DecodeString,
-	base64.RawURLEncoding.DecodeString,
-	hex.DecodeString,
+// signatureMatches compares got, in each encoding it may be in, with want.
+// No early exit: every candidate is compared, whatever matched. got is
+// decoded into buffers on the stack unless it is longer than any encoding
+// of a SHA-256 sum.
+func signatureMatches(got string, want []byte) bool {
+	var srcBuf, dstBuf [128]byte
+	in := append(srcBuf[:0], got...)
+	dst := dstBuf[:]
+	if len(in) > len(dst) {
+		dst = make([]byte, len(in))
+	}
+	ok := false
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if n, err := enc.Decode(dst, in); err == nil && n == len(want) {
+			ok = hmac.Equal(dst[:n], want) || ok
+		}
+	}
+	if n, err := hex.Decode(dst, in); err == nil && n == len(want) {
+		ok = hmac.Equal(dst[:n], want) || ok
+	}
+	return ok
 }

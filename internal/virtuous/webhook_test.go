@@ -210,10 +210,19 @@ func TestVerifySignature(t *testing.T) {
 		{"OtherBody", Sign(secret, append([]byte(" "), body...)), false},
 		{"SHA1Length", hex.EncodeToString(sum[:20]), false},
 	}
+	v := NewVerifier(secret)
 	for _, tt := range tests {
 		if got := VerifySignature(secret, body, tt.sig); got != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
+		for range 2 { // a fresh HMAC, then a reused one
+			if got := v.Verify(body, tt.sig); got != tt.want {
+				t.Errorf("%s: Verifier: got %v, want %v", tt.name, got, tt.want)
+			}
+		}
+	}
+	if NewVerifier("").Verify(body, Sign("", body)) {
+		t.Error("empty secret: Verifier verified, want refused")
 	}
 	if VerifySignature("", body, Sign("", body)) {
 		t.Error("empty secret: got verified, want refused")
@@ -367,7 +376,9 @@ func FuzzVerifySignature(f *testing.F) {
 	f.Add("", []byte{}, "")
 	f.Add("k", []byte("body"), "====")
 	f.Fuzz(func(t *testing.T, secret string, body []byte, sig string) {
-		VerifySignature(secret, body, sig)
+		if VerifySignature(secret, body, sig) != NewVerifier(secret).Verify(body, sig) {
+			t.Fatal("VerifySignature and Verifier disagree")
+		}
 		if secret != "" && !VerifySignature(secret, body, Sign(secret, body)) {
 			t.Fatal("a body's own signature does not verify")
 		}
