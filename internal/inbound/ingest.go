@@ -48,22 +48,35 @@ type ingestResult struct {
 // ErrClosed: the ingester was closed.
 var ErrClosed = errors.New("ingester closed")
 
+// reqPool keeps requests and their reply channels for reuse: one of each
+// per delivery was garbage.
+var reqPool = sync.Pool{New: func() any { return &ingestReq{reply: make(chan ingestResult, 1)} }}
+
 // Save stores ev unless an event with its dedupe key already is; created
 // says which. It returns only once ev's batch has committed or failed.
 func (g *Ingester) Save(ctx context.Context, ev *store.InboundEvent) (created bool, err error) {
 	g.once.Do(g.start)
-	r := &ingestReq{ev: ev, reply: make(chan ingestResult, 1)}
+	r := reqPool.Get().(*ingestReq)
+	r.ev = ev
 	select {
 	case g.reqs <- r:
 	case <-g.closed:
+		r.ev = nil
+		reqPool.Put(r)
 		return false, ErrClosed
 	case <-ctx.Done():
+		r.ev = nil
+		reqPool.Put(r)
 		return false, ctx.Err()
 	}
 	select {
 	case res := <-r.reply:
+		// The writer sent its one reply and is done with r.
+		r.ev = nil
+		reqPool.Put(r)
 		return res.created, res.err
 	case <-ctx.Done():
+		// The writer will still reply to r: it is not reused.
 		return false, ctx.Err()
 	}
 }
