@@ -2,7 +2,8 @@ package store
 
 import (
 	"database/sql/driver"
-	"encoding/hex"
+	"encoding/binary"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -76,54 +77,76 @@ type nullArray struct{}
 
 func (nullArray) Value() (driver.Value, error) { return nil, nil }
 
-// literals appends PostgreSQL array literals, element by element, to one
-// buffer, for the ingest statement: pq.Array built each of its arrays
-// through reflection and a string per element (and a hex string per body),
-// which lib/pq then copied again into its message. A []byte parameter is
-// sent as it is.
-type literals struct {
-	b []byte
+// binaryArrays appends one-dimensional PostgreSQL arrays in the binary
+// format array_recv reads, for the ingest statement (on the ingest pool,
+// where lib/pq sends a []byte argument as binary). In text, each of its
+// arrays was a literal PostgreSQL scanned character by character, a body
+// twice its size in hex; in binary a body is its bytes, and a number or a
+// time eight of them.
+type binaryArrays struct {
+	b     []byte
+	flags int // where the array being written keeps its has-NULLs flag
 }
 
-// array writes one array of f applied to each of n elements.
-func (l *literals) array(n int, f func(i int)) []byte {
-	start := len(l.b)
-	l.b = append(l.b, '{')
+// Element types (pg_type OIDs) of the arrays written.
+const (
+	oidBytea       = 17
+	oidInt8        = 20
+	oidText        = 25
+	oidTimestamptz = 1184
+)
+
+// array writes an array of n elements of type elem, f writing each.
+func (a *binaryArrays) array(elem uint32, n int, f func(i int)) []byte {
+	start := len(a.b)
+	ndim := uint32(1)
+	if n == 0 {
+		ndim = 0
+	}
+	a.b = binary.BigEndian.AppendUint32(a.b, ndim)
+	flags := len(a.b)
+	a.b = binary.BigEndian.AppendUint32(a.b, 0) // has NULLs: set by null
+	a.b = binary.BigEndian.AppendUint32(a.b, elem)
+	if n > 0 {
+		a.b = binary.BigEndian.AppendUint32(a.b, uint32(n))
+		a.b = binary.BigEndian.AppendUint32(a.b, 1) // lower bound
+	}
+	a.flags = flags
 	for i := range n {
-		if i > 0 {
-			l.b = append(l.b, ',')
-		}
 		f(i)
 	}
-	l.b = append(l.b, '}')
-	return l.b[start:len(l.b):len(l.b)]
+	return a.b[start:len(a.b):len(a.b)]
 }
 
-func (l *literals) int(v int64) { l.b = strconv.AppendInt(l.b, v, 10) }
-
-func (l *literals) null() { l.b = append(l.b, "NULL"...) }
-
-func (l *literals) text(s string) {
-	l.b = append(l.b, '"')
-	for i := range len(s) {
-		if s[i] == '"' || s[i] == '\\' {
-			l.b = append(l.b, '\\')
-		}
-		l.b = append(l.b, s[i])
-	}
-	l.b = append(l.b, '"')
+func (a *binaryArrays) null() {
+	binary.BigEndian.PutUint32(a.b[a.flags:], 1)
+	a.b = binary.BigEndian.AppendUint32(a.b, math.MaxUint32) // length -1
 }
 
-// bytea writes b in hex, the form bytea's input takes, its backslash
-// escaped for the array literal.
-func (l *literals) bytea(b []byte) {
-	l.b = append(l.b, `"\\x`...)
-	l.b = hex.AppendEncode(l.b, b)
-	l.b = append(l.b, '"')
+func (a *binaryArrays) int8(v int64) {
+	a.b = binary.BigEndian.AppendUint32(a.b, 8)
+	a.b = binary.BigEndian.AppendUint64(a.b, uint64(v))
 }
 
-func (l *literals) time(t time.Time) {
-	l.b = append(l.b, '"')
-	l.b = t.UTC().AppendFormat(l.b, time.RFC3339Nano)
-	l.b = append(l.b, '"')
+// bytes writes a text or bytea element: its bytes as they are.
+func (a *binaryArrays) bytes(b []byte) {
+	a.b = binary.BigEndian.AppendUint32(a.b, uint32(len(b)))
+	a.b = append(a.b, b...)
 }
+
+func (a *binaryArrays) text(s string) {
+	a.b = binary.BigEndian.AppendUint32(a.b, uint32(len(s)))
+	a.b = append(a.b, s...)
+}
+
+// timestamptz writes microseconds since 2000-01-01 UTC, rounding the
+// fraction of a second as PostgreSQL rounds one it parses from text
+// (rint of the fraction, a double, times 10⁶), so that a time stored
+// this way equals the same time sent as text.
+func (a *binaryArrays) timestamptz(t time.Time) {
+	frac := math.RoundToEven(float64(t.Nanosecond()) / 1e9 * 1e6)
+	a.int8((t.Unix()-postgresEpoch)*1_000_000 + int64(frac))
+}
+
+// postgresEpoch is 2000-01-01 00:00:00 UTC in Unix seconds.
+const postgresEpoch = 946684800

@@ -43,12 +43,12 @@ func (s *Store) InsertInboundEvents(ctx context.Context, es []*InboundEvent) (_ 
 	if err != nil {
 		return nil, err
 	}
-	l := literalsPool.Get().(*literals)
-	rows, err := st.QueryContext(ctx, inboundEventArrays(l, es)...)
+	a := arraysPool.Get().(*binaryArrays)
+	rows, err := st.QueryContext(ctx, inboundEventArrays(a, es)...)
 	// lib/pq has copied the arrays into its message once the query is
 	// sent. A buffer grown by a batch of large bodies is left to the GC.
-	if cap(l.b) <= 1<<20 {
-		literalsPool.Put(l)
+	if cap(a.b) <= 1<<20 {
+		arraysPool.Put(a)
 	}
 	if err != nil {
 		return nil, err
@@ -76,40 +76,40 @@ func (s *Store) InsertInboundEvents(ctx context.Context, es []*InboundEvent) (_ 
 	return out, rows.Err()
 }
 
-// literalsPool keeps the buffers of the ingest statement's arguments,
-// which would otherwise be a batch's largest allocation.
-var literalsPool = sync.Pool{New: func() any { return new(literals) }}
+// arraysPool keeps the buffers of the ingest statement's arguments, which
+// would otherwise be a batch's largest allocation.
+var arraysPool = sync.Pool{New: func() any { return new(binaryArrays) }}
 
 // inboundEventArrays are insertEvents' arguments, one array per column,
-// written to l.
-func inboundEventArrays(l *literals, es []*InboundEvent) []any {
-	size := 128
+// written to a.
+func inboundEventArrays(a *binaryArrays, es []*InboundEvent) []any {
+	size := 8 * 24
 	for _, e := range es {
-		size += 2*len(e.Body) + 2*len(e.DedupeKey) + len(e.Event) + len(e.ObjectKind) + 160
+		size += len(e.Body) + len(e.DedupeKey) + len(e.Event) + len(e.ObjectKind) + 8*12
 	}
-	l.b = slices.Grow(l.b[:0], size)
+	a.b = slices.Grow(a.b[:0], size)
 	n := len(es)
 	return []any{
-		l.array(n, func(i int) { l.int(es[i].TenantID) }),
-		l.array(n, func(i int) { l.text(es[i].DedupeKey) }),
-		l.array(n, func(i int) { l.text(es[i].Event) }),
-		l.array(n, func(i int) { l.text(es[i].ObjectKind) }),
-		l.array(n, func(i int) {
+		a.array(oidInt8, n, func(i int) { a.int8(es[i].TenantID) }),
+		a.array(oidText, n, func(i int) { a.text(es[i].DedupeKey) }),
+		a.array(oidText, n, func(i int) { a.text(es[i].Event) }),
+		a.array(oidText, n, func(i int) { a.text(es[i].ObjectKind) }),
+		a.array(oidInt8, n, func(i int) {
 			if v := es[i].VirtuousID; v != nil {
-				l.int(*v)
+				a.int8(*v)
 			} else {
-				l.null()
+				a.null()
 			}
 		}),
-		l.array(n, func(i int) {
+		a.array(oidTimestamptz, n, func(i int) {
 			if t := es[i].ModifiedAt; t != nil {
-				l.time(*t)
+				a.timestamptz(*t)
 			} else {
-				l.null()
+				a.null()
 			}
 		}),
-		l.array(n, func(i int) { l.bytea(es[i].Body) }),
-		l.array(n, func(i int) { l.time(es[i].ReceivedAt) }),
+		a.array(oidBytea, n, func(i int) { a.bytes(es[i].Body) }),
+		a.array(oidTimestamptz, n, func(i int) { a.timestamptz(es[i].ReceivedAt) }),
 	}
 }
 

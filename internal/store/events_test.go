@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lib/pq"
 
 	"backstop/internal/dbtest"
 	"backstop/internal/store"
@@ -77,5 +78,53 @@ func TestInsertInboundEventsRoundTrip(t *testing.T) {
 	}
 	if again[0].ID != 0 || again[1].ID == 0 {
 		t.Errorf("got ids %d and %d, want 0 for the duplicate and an id for the new one", again[0].ID, again[1].ID)
+	}
+}
+
+// Times go in binary, as microseconds: each must be the time PostgreSQL
+// reads from the same time written as text, halves of a microsecond and
+// times before 2000 included.
+func TestInsertInboundEventsTimesAsText(t *testing.T) {
+	t.Parallel()
+	s := dbtest.Store(t)
+	ctx := dbtest.Ctx(t)
+	acme := newTenant(t, s, "acme")
+	var es []*store.InboundEvent
+	var ids []int64
+	var texts []string
+	for i := range 400 {
+		base := time.Date(1990+i%40, time.Month(1+i%12), 1+i%28, i%24, i%60, i%60, 0, time.UTC)
+		nanos := (i*7919)%1_000_000*1000 + 500 // a half microsecond
+		switch i % 4 {
+		case 1:
+			nanos = i * 2654435761 % 1_000_000_000
+		case 2:
+			nanos = 999_999_500 + i%500
+		case 3:
+			nanos = i % 1000
+		}
+		at := base.Add(time.Duration(nanos))
+		es = append(es, &store.InboundEvent{TenantID: acme.ID, DedupeKey: at.String(), Event: "GiftUpdate", ObjectKind: "gift",
+			ModifiedAt: &at, Body: []byte("{}"), ReceivedAt: at})
+		texts = append(texts, at.Format(time.RFC3339Nano))
+	}
+	if _, err := s.InsertInboundEvents(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		ids = append(ids, e.ID)
+	}
+	var wrong []string
+	if err := s.DB().SelectContext(ctx, &wrong, `
+		SELECT w.t || ' stored as ' || e.modified_at::text || ' and ' || e.received_at::text
+		FROM inbound_events e JOIN unnest($1::bigint[], $2::text[]) AS w(id, t) ON e.id = w.id
+		WHERE e.modified_at <> w.t::timestamptz OR e.received_at <> w.t::timestamptz`, pq.Array(ids), pq.Array(texts)); err != nil {
+		t.Fatal(err)
+	}
+	if len(wrong) > 0 {
+		t.Errorf("%d of %d times differ from their text form, e.g. %s", len(wrong), len(es), wrong[0])
+	}
+	if created, err := s.InsertInboundEvents(ctx, nil); err != nil || len(created) != 0 {
+		t.Errorf("an empty batch: got %v, %v", created, err)
 	}
 }

@@ -23,9 +23,15 @@ import (
 type Store struct {
 	db *sqlx.DB
 
-	// stmts are the statements prepared once for the pool, by SQL text:
-	// only those of hot paths (webhook ingest), where parsing and planning
-	// cost more than executing.
+	// ingest is a small pool of its own for the webhook ingest statement,
+	// whose arguments go in PostgreSQL's binary format: lib/pq sends every
+	// []byte argument that way on a connection with binary_parameters, so
+	// nothing else runs on it (see InsertInboundEvents).
+	ingest *sqlx.DB
+
+	// stmts are the statements prepared once for the ingest pool, by SQL
+	// text: only those of hot paths (webhook ingest), where parsing and
+	// planning cost more than executing.
 	stmtMu sync.Mutex
 	stmts  map[string]*sqlx.Stmt
 }
@@ -40,17 +46,31 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	db.SetMaxOpenConns(40)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	cfg, err := pq.NewConfig(url)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	cfg.BinaryParameters = true
+	c, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// The ingester writes one batch at a time (a few with more writers).
+	ingest := sqlx.NewDb(sql.OpenDB(c), "postgres")
+	ingest.SetMaxOpenConns(8)
+	ingest.SetMaxIdleConns(8)
+	ingest.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
+		ingest.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, ingest: ingest}, nil
 }
-
-// New wraps an open pool.
-func New(db *sqlx.DB) *Store { return &Store{db: db} }
 
 // DB is the pool, for River's driver and the session store, which must share it.
 func (s *Store) DB() *sqlx.DB { return s.db }
@@ -63,7 +83,7 @@ func (s *Store) Close() error {
 	}
 	s.stmts = nil
 	s.stmtMu.Unlock()
-	return s.db.Close()
+	return errors.Join(s.ingest.Close(), s.db.Close())
 }
 
 // Ping checks that the database answers.
@@ -76,7 +96,7 @@ type Querier interface {
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 }
 
-// prepared returns query prepared on the pool. database/sql prepares it
+// prepared returns query prepared on the ingest pool. database/sql prepares it
 // again on each connection the first time that connection runs it, so a
 // reconnect after an outage needs nothing here; a failed prepare is not
 // kept, and the next call tries again. An executed prepared statement costs
@@ -89,7 +109,7 @@ func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) 
 	if st, ok := s.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := s.db.PreparexContext(ctx, query)
+	st, err := s.ingest.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
