@@ -187,6 +187,46 @@ func TestParseTimeSkipsOnlyWhatCannotMatch(t *testing.T) {
 	}
 }
 
+// TestParseLocalISO: what the fast read of "2006-01-02T15:04:05[.fff]"
+// takes, time.Parse reads the same with that layout, and it takes the
+// forms Virtuous writes.
+func TestParseLocalISO(t *testing.T) {
+	t.Parallel()
+	const layout = "2006-01-02T15:04:05"
+	var inputs []string
+	for _, date := range []string{"2023-12-07", "2024-02-29", "2023-02-29", "2023-04-31", "2023-13-01", "2023-00-10",
+		"2023-12-00", "0000-01-01", "9999-12-31", "2023-1-07", "+123-12-07", "2023/12/07"} {
+		for _, clock := range []string{"16:10:47", "00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "7:10:47", "16:10", "16:1a:47"} {
+			for _, frac := range []string{"", ".", ".0", ".5", ".017", ".6126031", ".123456789", ".1234567891234", ",5", ".5Z", ".x", "Z", " "} {
+				inputs = append(inputs, date+"T"+clock+frac)
+			}
+		}
+	}
+	taken := 0
+	for _, s := range append(inputs, "", "2023-12-07", "2023-12-07 16:10:47", "2023-12-07T16:10:47.０") {
+		got, ok := parseLocalISO(s)
+		if gotB, okB := parseLocalISO([]byte(s)); okB != ok || !gotB.Equal(got) {
+			t.Errorf("%q: the string and []byte forms disagree", s)
+		}
+		if !ok {
+			continue
+		}
+		taken++
+		want, err := time.Parse(layout, s)
+		if err != nil || got != want {
+			t.Errorf("%q: got %v, time.Parse %v (%v)", s, got, want, err)
+		}
+	}
+	for _, s := range []string{"2023-12-07T16:10:47", "2023-12-07T16:10:47.0170", "2024-02-29T00:00:00.6126031"} {
+		if _, ok := parseLocalISO(s); !ok {
+			t.Errorf("%q: not read by the fast path", s)
+		}
+	}
+	if taken < 80 {
+		t.Errorf("the fast path took %d of %d inputs, want many", taken, len(inputs))
+	}
+}
+
 func TestTimeMarshal(t *testing.T) {
 	t.Parallel()
 	in := Time{time.Date(2023, 12, 8, 11, 56, 52, 612603100, time.FixedZone("EST", -5*3600))}

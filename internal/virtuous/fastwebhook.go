@@ -28,7 +28,7 @@ func parseGiftWebhook(body []byte) (*Event, bool) {
 	ok := s.Object(func(key []byte) bool {
 		switch string(key) {
 		case "event":
-			return seen.first(0) && readString(s, &env.Event)
+			return seen.first(0) && readEventName(s, &env.Event)
 		case "gift":
 			return seen.first(1) && readObject(s, &env.Gift, readGift)
 		case "eventId":
@@ -268,6 +268,21 @@ func readString(s *jsonscan.Scanner, p *string) bool {
 	}
 	v, ok := s.String()
 	*p = string(v)
+	return ok
+}
+
+// readEventName is readString, sharing the string of a name spelled as
+// eventNames spells it rather than allocating one.
+func readEventName(s *jsonscan.Scanner, p *string) bool {
+	if s.Null() {
+		return true
+	}
+	v, ok := s.String()
+	if n, known := spelled[string(v)]; known {
+		*p = n
+	} else {
+		*p = string(v)
+	}
 	return ok
 }
 

@@ -70,12 +70,24 @@ var eventNames = func() map[string]string {
 	return m
 }()
 
+// spelled holds each name as eventNames spells it, as itself.
+var spelled = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range eventNames {
+		m[n] = n
+	}
+	return m
+}()
+
 var kinds = map[string]string{
 	"GiftCreate": "gift", "GiftUpdate": "gift", "GiftDelete": "gift",
 	"ContactCreate": "contact", "ContactUpdate": "contact",
 }
 
 func normalizeEventName(s string) string {
+	if _, ok := spelled[s]; ok {
+		return s // already a name: nothing to trim or fold
+	}
 	s = strings.TrimSpace(s)
 	key := strings.Map(func(r rune) rune {
 		switch r {
@@ -240,19 +252,20 @@ func (h *Header) Kind() string { return kinds[h.Name] }
 func (h *Header) DedupeKey() string {
 	switch {
 	case h.Kind() != "" && h.ObjectID != 0:
-		return h.Name + ":" + strconv.FormatInt(h.ObjectID, 10) + ":" + stamp(h.ModifiedAt)
+		// Appended, not concatenated: one allocation for the key, where
+		// the id, the time and the key were three.
+		b := make([]byte, 0, 64)
+		b = append(append(b, h.Name...), ':')
+		b = append(strconv.AppendInt(b, h.ObjectID, 10), ':')
+		if !h.ModifiedAt.IsZero() {
+			b = h.ModifiedAt.UTC().AppendFormat(b, time.RFC3339Nano)
+		}
+		return string(b)
 	case h.EventID != "":
 		return h.Name + ":event:" + h.EventID
 	}
 	sum := sha256.Sum256(h.raw)
 	return h.Name + ":sha256:" + hex.EncodeToString(sum[:])
-}
-
-func stamp(t Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // Sign returns Base64(HMAC-SHA256(key=secret, msg=body)), the signature
