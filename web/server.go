@@ -6,9 +6,9 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -151,7 +151,8 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		// Pages render into a buffer before the headers go out, so this is
 		// the server's whole time (the queue benchmark reads it).
 		c.Response().Before(func() {
-			c.Response().Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.3f", float64(time.Since(start).Microseconds())/1000))
+			ms := float64(time.Since(start).Microseconds()) / 1000
+			c.Response().Header().Set("Server-Timing", string(strconv.AppendFloat([]byte("app;dur="), ms, 'f', 3, 64)))
 		})
 		err := next(c)
 		if err != nil {

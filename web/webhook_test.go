@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -99,4 +100,15 @@ func hexSig(secret, body string) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Every answer says how long the server took, in milliseconds (the queue
+// benchmark reads it).
+func TestServerTiming(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	resp, _ := e.postHook(e.hook, giftEvent, nil)
+	if st := resp.Header.Get("Server-Timing"); !regexp.MustCompile(`^app;dur=\d+\.\d{3}$`).MatchString(st) {
+		t.Errorf("got Server-Timing %q, want app;dur=<ms with 3 decimals>", st)
+	}
 }
