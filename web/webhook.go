@@ -42,7 +42,7 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.secret != "" && !h.verifier.Verify(body, c.Request().Header.Get(t.SignatureHeader)) {
+	if h.secret != "" && !h.key.Verify(body, c.Request().Header.Get(t.SignatureHeader)) {
 		return apiError(http.StatusUnauthorized, "bad or missing signature in "+t.SignatureHeader)
 	}
 	// The whole object is decoded now, not only its id and version: a
@@ -99,7 +99,7 @@ type hookCache struct {
 type hookEntry struct {
 	t             *tenant.Tenant
 	token, secret string
-	verifier      *virtuous.Verifier // for secret
+	key           *virtuous.Key // secret's, for verifying signatures
 	until         time.Time
 }
 
@@ -124,7 +124,7 @@ func (c *hookCache) get(ctx context.Context, slug string) (hookEntry, error) {
 		if e.secret, err = c.box.Open(t.WebhookSecretEnc); err != nil {
 			return hookEntry{}, err
 		}
-		e.verifier = virtuous.NewVerifier(e.secret)
+		e.key = virtuous.NewKey(e.secret)
 	}
 	c.mu.Lock()
 	if c.m == nil {

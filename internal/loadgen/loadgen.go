@@ -111,6 +111,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	res := &Result{Refused: map[int]int{}, Acked: map[string]bool{}}
+	var key *virtuous.Key // signs each new body once: a redelivery is the same bytes
+	if cfg.Secret != "" {
+		key = virtuous.NewKey(cfg.Secret)
+	}
 	var mu sync.Mutex
 	var next int64 = cfg.FirstID
 	var history []sent
@@ -131,8 +135,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				} else {
 					s = makeEvent(next, rng)
 					next++
-					if cfg.Secret != "" {
-						s.signature = virtuous.Sign(cfg.Secret, s.body)
+					if key != nil {
+						s.signature = key.Sign(s.body)
 					}
 					history = append(history, s)
 				}

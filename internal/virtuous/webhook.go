@@ -291,33 +291,45 @@ func VerifySignature(secret string, body []byte, got string) bool {
 	return ok && secret != "" && signatureMatches(got, mac(secret, body))
 }
 
-// Verifier is VerifySignature for one secret, reusing its HMAC states: a
-// new one per delivery cost its allocations and the hashing of the key.
-type Verifier struct {
+// Key is a webhook secret with HMAC states kept for reuse, for the
+// receiver's Verify and the load generator's Sign: a new HMAC per delivery
+// cost its allocations and the hashing of the key.
+type Key struct {
 	secret string
 	macs   sync.Pool
 }
 
-// NewVerifier returns a Verifier for secret.
-func NewVerifier(secret string) *Verifier {
-	v := &Verifier{secret: secret}
-	v.macs.New = func() any { return hmac.New(sha256.New, []byte(secret)) }
-	return v
+// NewKey returns a Key for secret.
+func NewKey(secret string) *Key {
+	k := &Key{secret: secret}
+	k.macs.New = func() any { return hmac.New(sha256.New, []byte(secret)) }
+	return k
 }
 
 // Verify is VerifySignature(secret, body, got).
-func (v *Verifier) Verify(body []byte, got string) bool {
+func (k *Key) Verify(body []byte, got string) bool {
 	got, ok := trimSignature(got)
-	if !ok || v.secret == "" {
+	if !ok || k.secret == "" {
 		return false
 	}
-	m := v.macs.Get().(hash.Hash)
+	var sum [sha256.Size]byte
+	return signatureMatches(got, k.sum(sum[:0], body))
+}
+
+// Sign is Sign(secret, body).
+func (k *Key) Sign(body []byte) string {
+	var sum [sha256.Size]byte
+	return base64.StdEncoding.EncodeToString(k.sum(sum[:0], body))
+}
+
+// sum appends HMAC-SHA256(secret, body) to b.
+func (k *Key) sum(b, body []byte) []byte {
+	m := k.macs.Get().(hash.Hash)
 	m.Reset()
 	m.Write(body)
-	var sum [sha256.Size]byte
-	ok = signatureMatches(got, m.Sum(sum[:0]))
-	v.macs.Put(m)
-	return ok
+	b = m.Sum(b)
+	k.macs.Put(m)
+	return b
 }
 
 func trimSignature(got string) (string, bool) {

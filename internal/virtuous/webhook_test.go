@@ -210,19 +210,19 @@ func TestVerifySignature(t *testing.T) {
 		{"OtherBody", Sign(secret, append([]byte(" "), body...)), false},
 		{"SHA1Length", hex.EncodeToString(sum[:20]), false},
 	}
-	v := NewVerifier(secret)
+	k := NewKey(secret)
 	for _, tt := range tests {
 		if got := VerifySignature(secret, body, tt.sig); got != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
 		for range 2 { // a fresh HMAC, then a reused one
-			if got := v.Verify(body, tt.sig); got != tt.want {
-				t.Errorf("%s: Verifier: got %v, want %v", tt.name, got, tt.want)
+			if got := k.Verify(body, tt.sig); got != tt.want {
+				t.Errorf("%s: Key: got %v, want %v", tt.name, got, tt.want)
 			}
 		}
 	}
-	if NewVerifier("").Verify(body, Sign("", body)) {
-		t.Error("empty secret: Verifier verified, want refused")
+	if NewKey("").Verify(body, Sign("", body)) {
+		t.Error("empty secret: Key verified, want refused")
 	}
 	if VerifySignature("", body, Sign("", body)) {
 		t.Error("empty secret: got verified, want refused")
@@ -376,8 +376,14 @@ func FuzzVerifySignature(f *testing.F) {
 	f.Add("", []byte{}, "")
 	f.Add("k", []byte("body"), "====")
 	f.Fuzz(func(t *testing.T, secret string, body []byte, sig string) {
-		if VerifySignature(secret, body, sig) != NewVerifier(secret).Verify(body, sig) {
-			t.Fatal("VerifySignature and Verifier disagree")
+		k := NewKey(secret)
+		if VerifySignature(secret, body, sig) != k.Verify(body, sig) {
+			t.Fatal("VerifySignature and Key.Verify disagree")
+		}
+		for range 2 { // a fresh HMAC, then a reused one
+			if k.Sign(body) != Sign(secret, body) {
+				t.Fatal("Sign and Key.Sign disagree")
+			}
 		}
 		if secret != "" && !VerifySignature(secret, body, Sign(secret, body)) {
 			t.Fatal("a body's own signature does not verify")
