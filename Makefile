@@ -32,7 +32,7 @@ test: ## run every test against a real PostgreSQL (and Chromium, when installed)
 FAULT_PKGS   := ./internal/faults/ ./internal/inbound/
 FUZZ_TARGETS := ./internal/virtuous:FuzzParseWebhook ./internal/virtuous:FuzzVerifySignature \
                 ./internal/virtuous:FuzzErrorBody ./internal/record:FuzzParseIntake ./internal/money:FuzzParseMinor \
-                ./internal/audit:FuzzCSVCell
+                ./internal/audit:FuzzCSVCell ./internal/jsonscan:FuzzScanner
 FUZZTIME     ?= 15s
 # The dashboard's security tests, run again here: who may see what, CSRF,
 # XSS, and the sign-in throttle under 1,000 attempts at once.
