@@ -28,6 +28,19 @@ type Ingester struct {
 	// waits for at most the commit in flight and its own. Each transaction
 	// saved is a round trip, a commit and PostgreSQL's per-statement work.
 	MaxBatch, Writers int
+	// Linger bounds how long a batch waits for the deliveries it expects
+	// before it is written (default 1 ms; negative: never waits). A sender
+	// answered by one commit usually sends again at once, so the next batch
+	// expects as many deliveries as the last one had, plus those that
+	// queued meanwhile, and is written as soon as they are in. Without the
+	// wait, a sender's next delivery arrived just after the next batch had
+	// left and waited for two commits: 8 senders shared commits three at a
+	// time and each delivery cost PostgreSQL 65 µs; waiting for them (245
+	// µs on average, the limit reached in 1% of batches) made it eight at a
+	// time, 40 µs each, and raised the rate by a sixth. When fewer come
+	// than expected the limit is paid once, and the next batch expects what
+	// came; a lone delivery (the last batch had one) never waits.
+	Linger time.Duration
 
 	once   sync.Once
 	reqs   chan *ingestReq
@@ -88,6 +101,9 @@ func (g *Ingester) start() {
 	if g.Writers <= 0 {
 		g.Writers = 1
 	}
+	if g.Linger == 0 {
+		g.Linger = time.Millisecond
+	}
 	g.reqs = make(chan *ingestReq, g.MaxBatch)
 	g.closed = make(chan struct{})
 	for range g.Writers {
@@ -109,6 +125,9 @@ func (g *Ingester) Close() {
 
 func (g *Ingester) write() {
 	defer g.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	expect := 0
 	for {
 		var first *ingestReq
 		select {
@@ -116,18 +135,41 @@ func (g *Ingester) write() {
 		case <-g.closed:
 			return
 		}
-		batch := []*ingestReq{first}
-	collect:
-		for len(batch) < g.MaxBatch {
+		batch := gather(g.reqs, first, min(expect, g.MaxBatch), g.MaxBatch, g.Linger, timer)
+		g.commit(batch)
+		// The senders just answered, and those who queued meanwhile.
+		expect = len(batch) + len(g.reqs)
+	}
+}
+
+// gather makes a batch of first and what follows on reqs: it waits, for at
+// most linger, until the batch holds expect deliveries (when it expects
+// more than one), then takes whatever else is queued, up to limit in all.
+// timer is the writer's, stopped on return.
+func gather(reqs <-chan *ingestReq, first *ingestReq, expect, limit int, linger time.Duration, timer *time.Timer) []*ingestReq {
+	batch := []*ingestReq{first}
+	if expect > 1 && linger > 0 {
+		timer.Reset(linger)
+	wait:
+		for len(batch) < expect {
 			select {
-			case r := <-g.reqs:
+			case r := <-reqs:
 				batch = append(batch, r)
-			default:
-				break collect // take what is queued now: no waiting when idle
+			case <-timer.C:
+				break wait
 			}
 		}
-		g.commit(batch)
+		timer.Stop()
 	}
+	for len(batch) < limit {
+		select {
+		case r := <-reqs:
+			batch = append(batch, r)
+		default:
+			return batch // what is queued now: no waiting beyond the expected
+		}
+	}
+	return batch
 }
 
 // commit writes one batch and answers each request in it.
