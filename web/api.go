@@ -24,6 +24,10 @@ import (
 // maxBody bounds every JSON body the API and webhook receiver accept.
 const maxBody = 1 << 20
 
+// preallocBody is the largest declared body read into a buffer allocated
+// before it arrives (a delivery is a few kilobytes).
+const preallocBody = 64 << 10
+
 func (s *Server) apiRoutes() {
 	g := s.e.Group("/api/v1", s.intakeAuth)
 	g.PUT("/records/:kind/:platformID", s.putRecord)
@@ -60,10 +64,12 @@ func apiError(status int, msg string) error {
 
 // readBody reads at most maxBody bytes; more is a 413.
 func readBody(c echo.Context) ([]byte, error) {
-	if n := c.Request().ContentLength; n > 0 && n <= maxBody {
+	if n := c.Request().ContentLength; n > 0 && n <= preallocBody {
 		// A declared length is read into one buffer of that size, where
 		// io.ReadAll grew one by doubling; net/http's reader ends the body
-		// there (and a shorter one is an error either way).
+		// there (and a shorter one is an error either way). Only a small
+		// one: a client declaring a megabyte it never sends must not make
+		// every connection of its hold one.
 		b := make([]byte, n)
 		if _, err := io.ReadFull(c.Request().Body, b); err != nil {
 			return nil, err

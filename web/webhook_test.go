@@ -41,6 +41,9 @@ func TestWebhookReceiver(t *testing.T) {
 	}
 	wrongToken := e.hook[:strings.LastIndex(e.hook, "/")+1] + "not-the-token"
 	big := `{"event":"GiftCreate","gift":{"id":1,"notes":"` + strings.Repeat("x", 1<<20) + `"}}`
+	// Larger than the receiver reads into a buffer made before it
+	// arrives, smaller than it accepts.
+	large := `{"event":"GiftCreate","gift":{"id":43,"notes":"` + strings.Repeat("x", 200<<10) + `"}}`
 	for _, tc := range []struct {
 		name   string
 		path   string
@@ -64,6 +67,7 @@ func TestWebhookReceiver(t *testing.T) {
 		{"duplicate delivery", e.hook, giftEvent, nil, 200, 1},
 		{"signed and accepted", signedHook, giftEvent, sig(giftEvent), 202, 2},
 		{"hex signature accepted as duplicate", signedHook, giftEvent, map[string]string{"X-Virtuous-Signature": hexSig("s3cret", giftEvent)}, 200, 2},
+		{"large but within the limit", e.hook, large, nil, 202, 3},
 	} {
 		resp, body := e.postHook(tc.path, tc.body, tc.header)
 		if resp.StatusCode != tc.status {
@@ -74,8 +78,8 @@ func TestWebhookReceiver(t *testing.T) {
 		}
 	}
 	// A stored event is its own queue entry until the drain applies it.
-	if n := e.count(`inbound_events WHERE applied_at IS NULL`); n != 2 {
-		t.Errorf("got %d events waiting to be applied, want 2", n)
+	if n := e.count(`inbound_events WHERE applied_at IS NULL`); n != 3 {
+		t.Errorf("got %d events waiting to be applied, want 3", n)
 	}
 }
 
