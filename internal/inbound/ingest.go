@@ -65,6 +65,12 @@ var ErrClosed = errors.New("ingester closed")
 // per delivery was garbage.
 var reqPool = sync.Pool{New: func() any { return &ingestReq{reply: make(chan ingestResult, 1)} }}
 
+// release returns r to the pool once no writer will touch it again.
+func (r *ingestReq) release() {
+	r.ev = nil
+	reqPool.Put(r)
+}
+
 // Save stores ev unless an event with its dedupe key already is; created
 // says which. It returns only once ev's batch has committed or failed.
 func (g *Ingester) Save(ctx context.Context, ev *store.InboundEvent) (created bool, err error) {
@@ -74,19 +80,16 @@ func (g *Ingester) Save(ctx context.Context, ev *store.InboundEvent) (created bo
 	select {
 	case g.reqs <- r:
 	case <-g.closed:
-		r.ev = nil
-		reqPool.Put(r)
+		r.release()
 		return false, ErrClosed
 	case <-ctx.Done():
-		r.ev = nil
-		reqPool.Put(r)
+		r.release()
 		return false, ctx.Err()
 	}
 	select {
 	case res := <-r.reply:
 		// The writer sent its one reply and is done with r.
-		r.ev = nil
-		reqPool.Put(r)
+		r.release()
 		return res.created, res.err
 	case <-ctx.Done():
 		// The writer will still reply to r: it is not reused.
@@ -135,7 +138,7 @@ func (g *Ingester) write() {
 		case <-g.closed:
 			return
 		}
-		batch := gather(g.reqs, first, min(expect, g.MaxBatch), g.MaxBatch, g.Linger, timer)
+		batch := gather(g.reqs, first, expect, g.MaxBatch, g.Linger, timer)
 		g.commit(batch)
 		// The senders just answered, and those who queued meanwhile.
 		expect = len(batch) + len(g.reqs)
@@ -144,10 +147,11 @@ func (g *Ingester) write() {
 
 // gather makes a batch of first and what follows on reqs: it waits, for at
 // most linger, until the batch holds expect deliveries (when it expects
-// more than one), then takes whatever else is queued, up to limit in all.
-// timer is the writer's, stopped on return.
+// more than one; never more than limit), then takes whatever else is
+// queued, up to limit in all. timer is the writer's, stopped on return.
 func gather(reqs <-chan *ingestReq, first *ingestReq, expect, limit int, linger time.Duration, timer *time.Timer) []*ingestReq {
 	batch := []*ingestReq{first}
+	expect = min(expect, limit)
 	if expect > 1 && linger > 0 {
 		timer.Reset(linger)
 	wait:

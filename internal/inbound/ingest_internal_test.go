@@ -25,6 +25,7 @@ func TestGather(t *testing.T) {
 		{name: "takes all that is queued beyond the expected", queued: 6, expect: 2, limit: 256, linger: time.Hour, want: 7},
 		{name: "the limit bounds what is queued", queued: 6, expect: 2, limit: 4, linger: time.Hour, want: 4},
 		{name: "the limit bounds what is expected", later: 10, expect: 3, limit: 3, linger: time.Hour, want: 3},
+		{name: "more expected than the limit waits for the limit", later: 10, expect: 8, limit: 3, linger: time.Hour, want: 3},
 		{name: "writes what came when the linger ends", later: 1, expect: 5, limit: 256, linger: 50 * time.Millisecond, want: 2},
 	}
 	for _, tt := range tests {

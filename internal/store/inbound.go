@@ -12,14 +12,14 @@ import (
 	"backstop/internal/record"
 )
 
-// lockRecordsFor is two lookups joined by UNION (an OR across them would make the planner
-// scan every record of the tenant), each one index probe per key: the
-// LATERAL subqueries with OFFSET 0 cannot be flattened into a join, so
-// the plan does not depend on statistics. It did: a missed pass after
-// a webhook outage confirms records whose virtuous_id the last ANALYZE
-// saw as all NULL, and the planner, believing records_virtuous_id empty,
-// read the tenant's whole slice of it for every page and filtered the
-// ids (34 of a page's 40 ms at 57,000 confirmed, growing with each
+// lockRecordsFor is two lookups joined by UNION (an OR across them would
+// make the planner scan every record of the tenant), each one index probe
+// per key: the LATERAL subqueries with OFFSET 0 cannot be flattened into a
+// join, so the plan does not depend on statistics. It did: a missed pass
+// after a webhook outage confirms records whose virtuous_id the last
+// ANALYZE saw as all NULL, and the planner, believing records_virtuous_id
+// empty, read the tenant's whole slice of it for every page and filtered
+// the ids (34 of a page's 40 ms at 57,000 confirmed, growing with each
 // page); probed per id the same lookup took 4 ms.
 const lockRecordsFor = `
 		SELECT ` + recordColumns + `
