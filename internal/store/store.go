@@ -38,30 +38,19 @@ type Store struct {
 
 // Open connects to url and checks the connection.
 func Open(ctx context.Context, url string) (*Store, error) {
+	ingest, err := openIngestPool(url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	db, err := sqlx.Open("postgres", url)
 	if err != nil {
+		ingest.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	// Web handlers, River's producers and the passes share this pool.
 	db.SetMaxOpenConns(40)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	cfg, err := pq.NewConfig(url)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	cfg.BinaryParameters = true
-	c, err := pq.NewConnectorConfig(cfg)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	// The ingester writes one batch at a time (a few with more writers).
-	ingest := sqlx.NewDb(sql.OpenDB(c), "postgres")
-	ingest.SetMaxOpenConns(8)
-	ingest.SetMaxIdleConns(8)
-	ingest.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
@@ -70,6 +59,25 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return &Store{db: db, ingest: ingest}, nil
+}
+
+// openIngestPool opens the ingest statement's pool (see Store.ingest).
+func openIngestPool(url string) (*sqlx.DB, error) {
+	cfg, err := pq.NewConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.BinaryParameters = true
+	c, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The ingester writes one batch at a time (a few with more writers).
+	ingest := sqlx.NewDb(sql.OpenDB(c), "postgres")
+	ingest.SetMaxOpenConns(8)
+	ingest.SetMaxIdleConns(8)
+	ingest.SetConnMaxIdleTime(5 * time.Minute)
+	return ingest, nil
 }
 
 // DB is the pool, for River's driver and the session store, which must share it.
